@@ -1,0 +1,291 @@
+/**
+ * A fake VertexSMS REST API: a real HTTP server on an ephemeral loopback
+ * port that replays the recordings, checks `X-VertexSMS-Token` against its
+ * token table (401 unknown or revoked, 403 outside the token's routes, like
+ * the real API), posts HLR callbacks, logs every request, and injects faults.
+ */
+import { Hono } from "hono";
+import { fillTemplate, loadRecordings, type Recording, RecordingIndex } from "./recordings.ts";
+import { DEMO_TOKENS, demoTokenTable, type FakeScope, scopeForRoute } from "./tokens.ts";
+
+export { DEMO_TOKENS, FAKE_SCOPES, type FakeScope } from "./tokens.ts";
+export type { Recording } from "./recordings.ts";
+
+/** One request as the fake saw it. */
+export interface FakeRequest {
+  method: string;
+  /** Path with query string. */
+  path: string;
+  /** The `X-VertexSMS-Token` header (the fake is test-side: it may keep it). */
+  token: string | null;
+  headers: Record<string, string>;
+  /** Parsed JSON body, or the raw text when it is not JSON. */
+  body: unknown;
+  at: number;
+}
+
+/** A fault the fake injects instead of (or before) the recorded answer. */
+export interface Fault {
+  /** `"POST /sms"`-style route prefix; every route when omitted. */
+  route?: string;
+  kind: "status" | "slow" | "not-json" | "wrong-shape" | "huge" | "reset" | "no-callback";
+  /** For `status`. */
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** For `slow`: how long to wait before answering. */
+  delayMs?: number;
+  /** For `huge`: bytes to stream (default 32 MiB). */
+  bytes?: number;
+  /** How many requests it applies to (default: all). */
+  times?: number;
+}
+
+/** A callback the fake delivered. */
+export interface FakeCallback {
+  url: string;
+  status: number | null;
+  body: string;
+}
+
+/** Options of {@link startFake}. */
+export interface FakeOptions {
+  recordings?: Recording[];
+  port?: number;
+  /** Delay every HLR callback by this many ms instead of the recorded delay. */
+  callbackDelayMs?: number;
+}
+
+/** A running fake VertexSMS. */
+export interface FakeVertex {
+  url: string;
+  requests: FakeRequest[];
+  callbacks: FakeCallback[];
+  /** Add (or replace) a token with its scopes. */
+  addToken(token: string, scopes: Iterable<FakeScope>): void;
+  /** From now on, answer 401 for this token. */
+  revoke(token: string): void;
+  inject(fault: Fault): void;
+  clearFaults(): void;
+  /** Requests whose `METHOD path` starts with `route` (and, optionally, by one token). */
+  count(route: string, token?: string): number;
+  /** Forget the request and callback logs. */
+  reset(): void;
+  shutdown(): Promise<void>;
+}
+
+const SEQ_BASE = 1281532560;
+
+/** Start the fake on 127.0.0.1 (an ephemeral port unless `port` is given). */
+export function startFake(options: FakeOptions = {}): FakeVertex {
+  const index = new RecordingIndex(options.recordings ?? loadRecordings());
+  const tokens = demoTokenTable();
+  tokens.set(DEMO_TOKENS.revoked, new Set());
+  const revoked = new Set<string>([DEMO_TOKENS.revoked]);
+  const requests: FakeRequest[] = [];
+  const callbacks: FakeCallback[] = [];
+  let faults: Fault[] = [];
+  const inflight = new Set<Promise<void>>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let seq = 0;
+
+  const takeFault = (route: string): Fault | undefined => {
+    const fault = faults.find((f) =>
+      (f.route === undefined || route.startsWith(f.route)) && f.kind !== "no-callback"
+    );
+    if (fault?.times !== undefined && --fault.times <= 0) {
+      faults = faults.filter((f) => f !== fault);
+    }
+    return fault;
+  };
+
+  const faultResponse = async (fault: Fault): Promise<Response | undefined> => {
+    switch (fault.kind) {
+      case "status":
+        return Response.json(fault.body ?? { message: `Injected HTTP ${fault.status}` }, {
+          status: fault.status ?? 500,
+          headers: fault.headers,
+        });
+      case "slow":
+        await new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            resolve(undefined);
+          }, fault.delayMs ?? 1000);
+          timers.add(timer);
+        });
+        return undefined;
+      case "not-json":
+        return new Response("<html><body>502 Bad Gateway</body></html>", {
+          status: 200,
+          headers: { "Content-Type": "text/html" },
+        });
+      case "wrong-shape":
+        return Response.json({ unexpected: true, data: null });
+      case "huge": {
+        const chunk = new TextEncoder().encode(`"${"x".repeat(65_534)}",`);
+        let left = fault.bytes ?? 32 * 1024 * 1024;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            start: (c) => c.enqueue(new TextEncoder().encode("[")),
+            pull: (c) => {
+              if (left <= 0) return c.close();
+              left -= chunk.byteLength;
+              c.enqueue(chunk);
+            },
+          }),
+          { headers: { "Content-Type": "application/json" } },
+        );
+      }
+      case "reset":
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            start: (c) => c.enqueue(new TextEncoder().encode('{"partial": ')),
+            pull: (c) => c.error(new Error("injected connection reset")),
+          }),
+          { headers: { "Content-Type": "application/json" } },
+        );
+      default:
+        return undefined;
+    }
+  };
+
+  const sendCallback = (url: string, body: unknown, delayMs: number) => {
+    const text = JSON.stringify(body);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const entry: FakeCallback = { url, status: null, body: text };
+      const delivery = fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: text,
+      })
+        .then(async (res) => {
+          entry.status = res.status;
+          await res.body?.cancel();
+        })
+        .catch(() => {})
+        .finally(() => {
+          callbacks.push(entry);
+          inflight.delete(delivery);
+        });
+      inflight.add(delivery);
+    }, delayMs);
+    timers.add(timer);
+  };
+
+  const render = (recording: Recording, vars: Record<string, string>): Response => {
+    const r = recording.response;
+    if (r.text !== undefined) {
+      return new Response(r.text, {
+        status: r.status,
+        headers: { "Content-Type": "text/plain", ...r.headers },
+      });
+    }
+    return Response.json(fillTemplate(r.body ?? null, vars), {
+      status: r.status,
+      headers: r.headers,
+    });
+  };
+
+  const app = new Hono();
+  app.all("*", async (c) => {
+    const url = new URL(c.req.url);
+    const path = url.pathname + url.search;
+    const method = c.req.method;
+    const route = `${method} ${url.pathname}`;
+    const text = method === "GET" ? "" : await c.req.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    const token = c.req.header("x-vertexsms-token") ?? null;
+    requests.push({
+      method,
+      path,
+      token,
+      headers: Object.fromEntries(c.req.raw.headers),
+      body,
+      at: Date.now(),
+    });
+
+    const fault = takeFault(route);
+    if (fault) {
+      const injected = await faultResponse(fault);
+      if (injected) return injected;
+    }
+
+    const scope = scopeForRoute(method, path);
+    if (!scope) return c.json({ message: "Not found." }, 404);
+    if (token === null || !tokens.has(token) || revoked.has(token)) {
+      return c.json({ message: "Authentication failed: invalid or missing token." }, 401);
+    }
+    if (!tokens.get(token)?.has(scope)) {
+      return c.json({ message: "This token is not allowed to access this route." }, 403);
+    }
+    if (method === "POST" && !c.req.header("content-type")?.startsWith("application/json")) {
+      return c.json({ message: "Content-Type must be application/json." }, 400);
+    }
+
+    if (Array.isArray(body) && method === "POST") {
+      const rows = [];
+      for (const item of body) {
+        const rec = index.find(method, path, item, true);
+        if (!rec) return c.json({ message: "Unrecorded request." }, 400);
+        if (rec.response.status !== 200) return render(rec, {});
+        const vars = item && typeof item === "object" ? item as Record<string, string> : {};
+        rows.push(fillTemplate(rec.response.body, vars));
+      }
+      return c.json(rows);
+    }
+
+    const recording = index.find(method, path, body);
+    if (!recording) return c.json({ message: "Unrecorded request." }, 400);
+    const response = render(recording, { seq: String(SEQ_BASE + ++seq) });
+    const callbackUrl = (body as { callBackUrl?: unknown } | undefined)?.callBackUrl;
+    const suppressed = faults.some((f) => f.kind === "no-callback");
+    if (recording.callback && typeof callbackUrl === "string" && !suppressed) {
+      sendCallback(
+        callbackUrl,
+        recording.callback.body,
+        options.callbackDelayMs ?? recording.callback.delayMs,
+      );
+    }
+    return response;
+  });
+
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: options.port ?? 0, onListen: () => {} },
+    app.fetch,
+  );
+  const addr = server.addr as Deno.NetAddr;
+
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    requests,
+    callbacks,
+    addToken: (token, scopes) => {
+      tokens.set(token, new Set(scopes));
+      revoked.delete(token);
+    },
+    revoke: (token) => void revoked.add(token),
+    inject: (fault) => void faults.push({ ...fault }),
+    clearFaults: () => void (faults = []),
+    count: (route, token) =>
+      requests.filter((r) =>
+        `${r.method} ${r.path}`.startsWith(route) && (token === undefined || r.token === token)
+      ).length,
+    reset: () => {
+      requests.length = 0;
+      callbacks.length = 0;
+    },
+    shutdown: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await Promise.all(inflight);
+      await server.shutdown();
+    },
+  };
+}

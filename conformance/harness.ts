@@ -1,0 +1,168 @@
+/**
+ * The conformance harness: starts the fake VertexSMS and the server in
+ * process on ephemeral loopback ports, and connects real MCP clients to it —
+ * the v1 SDK client (2025-era protocol) and the v2 client pinned to
+ * 2026-07-28.
+ */
+import { Client as V2Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
+import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { Logger, type RunningServer, startServer } from "../server/mod.ts";
+import { TOOLS } from "../tools/mod.ts";
+import type { AnyTool } from "../tools/define.ts";
+import { DEMO_TOKENS, type FakeOptions, type FakeVertex, startFake } from "./fake/mod.ts";
+
+export { DEMO_TOKENS };
+
+/** The modern protocol revision the v2 client is pinned to. */
+export const MODERN = "2026-07-28";
+
+/** A fake and a server, wired together. */
+export interface Harness {
+  fake: FakeVertex;
+  server: RunningServer;
+  /** `<base>/mcp` */
+  mcpUrl: string;
+  /** Every log line the server wrote. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** Options of {@link startHarness}. */
+export interface HarnessOptions {
+  /** Extra environment for the server (`VERTEXSMS_API_URL` defaults to the fake). */
+  env?: Record<string, string>;
+  /** Use this fake instead of starting one (it is then not shut down by `close`). */
+  fake?: FakeVertex;
+  fakeOptions?: FakeOptions;
+  kv?: Deno.Kv | null;
+  tools?: readonly AnyTool[];
+}
+
+/** Start a fake (unless given) and a server pointed at it. */
+export function startHarness(options: HarnessOptions = {}): Harness {
+  const ownFake = options.fake === undefined;
+  const fake = options.fake ?? startFake(options.fakeOptions);
+  const logs: string[] = [];
+  const server = startServer({
+    env: {
+      PORT: "0",
+      BIND_HOST: "127.0.0.1",
+      VERTEXSMS_API_URL: fake.url,
+      LOG_LEVEL: "debug",
+      ...options.env,
+    },
+    tools: options.tools ?? TOOLS,
+    logger: new Logger("debug", (line) => logs.push(line)),
+    kv: options.kv ?? null,
+  });
+  return {
+    fake,
+    server,
+    mcpUrl: `${server.url}/mcp`,
+    logs,
+    close: async () => {
+      await server.shutdown();
+      if (ownFake) await fake.shutdown();
+    },
+  };
+}
+
+/** A connected client of either era, with the calls the suite uses. */
+export interface Connected {
+  era: "2025" | "2026";
+  // deno-lint-ignore no-explicit-any
+  client: { callTool(params: any): Promise<any>; listTools(): Promise<any> };
+  close(): Promise<void>;
+}
+
+/** Connect the v1 SDK client (2025-era protocol) with a bearer token. */
+export async function connectV1(mcpUrl: string, token: string): Promise<Connected> {
+  const client = new V1Client({ name: "conformance-v1", version: "1.0.0" });
+  const transport = new V1Transport(new URL(mcpUrl), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  await client.connect(transport);
+  return { era: "2025", client, close: () => client.close() };
+}
+
+/** Connect the v2 client pinned to 2026-07-28 with a bearer token. */
+export async function connectV2(mcpUrl: string, token: string): Promise<Connected> {
+  const client = new V2Client(
+    { name: "conformance-v2", version: "1.0.0" },
+    { versionNegotiation: { mode: { pin: MODERN } } },
+  );
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  await client.connect(transport);
+  return { era: "2026", client, close: () => client.close() };
+}
+
+/** Both eras, for tests that run once per client. */
+export const CLIENTS = [
+  { era: "2025", connect: connectV1 },
+  { era: "2026", connect: connectV2 },
+] as const;
+
+/** Raw JSON-RPC POST to `/mcp` (2025-era headers unless overridden). */
+export function rpc(
+  mcpUrl: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(mcpUrl, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      "Accept": "application/json, text/event-stream",
+      ...headers,
+    },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** A 2026-07-28 `tools/call` as the v2 client sends it (headers and `_meta`). */
+export function modernCall(
+  mcpUrl: string,
+  name: string,
+  args: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return rpc(mcpUrl, {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: {
+      name,
+      arguments: args,
+      _meta: {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1.0.0" },
+        "io.modelcontextprotocol/clientCapabilities": {},
+      },
+    },
+  }, {
+    "MCP-Protocol-Version": MODERN,
+    "Mcp-Method": "tools/call",
+    "Mcp-Name": name,
+    ...headers,
+  });
+}
+
+/** The error envelope inside an `isError` tool result. */
+export function envelopeOf(result: { content?: { type: string; text?: string }[] }) {
+  const text = result.content?.find((c) => c.type === "text")?.text ?? "{}";
+  return JSON.parse(text).error as Record<string, unknown>;
+}
+
+/** The HTTP status an SDK client error carries (v1: `code`; v2: `status`). */
+export function httpStatusOf(error: unknown): number | undefined {
+  const e = error as { status?: unknown; code?: unknown; data?: { status?: unknown } };
+  for (const value of [e?.status, e?.data?.status, e?.code]) {
+    if (typeof value === "number" && value >= 100 && value < 600) return value;
+  }
+  return undefined;
+}

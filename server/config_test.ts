@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { ConfigError, isLoopbackHost, loadConfig, type VariableName, VARIABLES } from "./config.ts";
+
+Deno.test("defaults match the documented table", () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 8000);
+  assert.equal(config.bindHost, "127.0.0.1");
+  assert.equal(config.publicUrl, "http://localhost:8000");
+  assert.equal(config.vertexApiUrl, "https://api.vertexsms.com");
+  assert.equal(config.authServer, "https://tool.vertexsms.com");
+  assert.equal(config.upstreamTimeoutMs, 10_000);
+  assert.equal(config.ratesCacheTtlSeconds, 3600);
+  assert.equal(config.scopeChallenge, "tool");
+  assert.deepEqual(config.allowedOrigins, []);
+  assert.equal(config.maxBodyBytes, 1_048_576);
+  assert.equal(config.unauthRateLimitPerMinute, 60);
+  assert.equal(config.trustProxy, false);
+  assert.deepEqual(config.hlrCallbackAllowedIps, []);
+  assert.equal(config.logLevel, "info");
+});
+
+Deno.test("PUBLIC_URL is normalised: lower-case host, no trailing slash", () => {
+  assert.equal(
+    loadConfig({ PUBLIC_URL: "HTTPS://MCP.Example.COM/" }).publicUrl,
+    "https://mcp.example.com",
+  );
+  assert.equal(loadConfig({ PORT: "9000" }).publicUrl, "http://localhost:9000");
+});
+
+Deno.test("lists are parsed", () => {
+  const config = loadConfig({
+    ALLOWED_ORIGINS: "https://a.example, http://localhost:3000",
+    HLR_CALLBACK_ALLOWED_IPS: "178.33.133.192/28,178.32.167.92",
+  });
+  assert.deepEqual(config.allowedOrigins, ["https://a.example", "http://localhost:3000"]);
+  assert.deepEqual(config.hlrCallbackAllowedIps, ["178.33.133.192/28", "178.32.167.92"]);
+});
+
+/** One invalid value per variable: each must be refused with a line naming it. */
+const INVALID: Record<VariableName, string> = {
+  PORT: "eighty",
+  BIND_HOST: "not a host",
+  PUBLIC_URL: "ftp://example.com",
+  VERTEXSMS_API_URL: "api.vertexsms.com",
+  VERTEXSMS_AUTH_SERVER: "https://tool.vertexsms.com?x=1",
+  VERTEXSMS_SIGNUP_URL: "mailto:sales@vertexsms.com",
+  VERTEXSMS_SIGNIN_URL: "//login",
+  VERTEXSMS_TOKEN_URL: "javascript:alert(1)",
+  UPSTREAM_TIMEOUT_MS: "10s",
+  RATES_CACHE_TTL_SECONDS: "-1",
+  SCOPE_CHALLENGE: "both",
+  ALLOWED_ORIGINS: "https://ok.example,https://bad.example/path",
+  MAX_BODY_BYTES: "1",
+  UNAUTH_RATE_LIMIT_PER_MINUTE: "0",
+  TRUST_PROXY: "yes please",
+  HLR_CALLBACK_ALLOWED_IPS: "10.0.0.0/33",
+  LOG_LEVEL: "verbose",
+};
+
+for (const name of Object.keys(VARIABLES) as VariableName[]) {
+  Deno.test(`an invalid ${name} is refused with one line naming it`, () => {
+    assert.throws(() => loadConfig({ [name]: INVALID[name] }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.variable, name);
+      assert.ok(!error.message.includes("\n"));
+      assert.match(error.message, new RegExp(`^Invalid configuration: ${name} must be `));
+      assert.ok(error.message.includes(JSON.stringify(INVALID[name])));
+      return true;
+    });
+  });
+}
+
+Deno.test("loopback hosts", () => {
+  for (const host of ["localhost", "127.0.0.1", "127.1.2.3", "[::1]", "::1", "app.localhost"]) {
+    assert.ok(isLoopbackHost(host), host);
+  }
+  for (const host of ["mcp.vertexsms.com", "10.0.0.1", "0.0.0.0"]) {
+    assert.ok(!isLoopbackHost(host), host);
+  }
+});

@@ -1,0 +1,45 @@
+/** A fixed-window request counter per key, bounded in memory. */
+
+/** The verdict for one request. */
+export type LimitVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/**
+ * Counts requests per key in fixed windows. At most `maxKeys` keys are held:
+ * when full, the oldest window is dropped first (Map insertion order).
+ */
+export class FixedWindowLimiter {
+  readonly #windows = new Map<string, { start: number; count: number }>();
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+    readonly maxKeys = 10_000,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** Record one request for `key` and say whether it may proceed. */
+  hit(key: string): LimitVerdict {
+    const now = this.now();
+    let window = this.#windows.get(key);
+    if (!window || now - window.start >= this.windowMs) {
+      this.#windows.delete(key);
+      while (this.#windows.size >= this.maxKeys) {
+        const oldest = this.#windows.keys().next().value as string;
+        this.#windows.delete(oldest);
+      }
+      window = { start: now, count: 0 };
+      this.#windows.set(key, window);
+    }
+    window.count++;
+    if (window.count <= this.limit) return { ok: true };
+    return {
+      ok: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((window.start + this.windowMs - now) / 1000)),
+    };
+  }
+
+  /** Number of keys currently held. */
+  get size(): number {
+    return this.#windows.size;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Read and parse the JSON-RPC body of `POST /mcp` once: 415 for a wrong
+ * content type, 413 over the limit (before parsing), 400 for invalid JSON.
+ * The answers are the SDK's own JSON-RPC error bodies.
+ */
+import { isJsonContentType, readRequestBody } from "@modelcontextprotocol/server";
+import type { Context, MiddlewareHandler } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv, RpcBody } from "./types.ts";
+
+/** A JSON-RPC error answered at HTTP level, shaped like the SDK's own. */
+export function rpcError(
+  c: Context<AppEnv>,
+  status: ContentfulStatusCode,
+  code: number,
+  message: string,
+  headers?: Record<string, string>,
+): Response {
+  return c.json({ jsonrpc: "2.0", error: { code, message }, id: null }, status, headers);
+}
+
+const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_/]{0,63}$/;
+
+/** Peek at method and tool name of a single JSON-RPC request. */
+export function peekRpc(body: unknown): RpcBody {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return { body };
+  const { method, params } = body as { method?: unknown; params?: unknown };
+  const out: RpcBody = { body };
+  if (typeof method === "string") out.method = METHOD_NAME.test(method) ? method : "(invalid)";
+  if (out.method === "tools/call" && params && typeof params === "object") {
+    const name = (params as { name?: unknown }).name;
+    if (typeof name === "string") out.tool = name.slice(0, 64);
+  }
+  return out;
+}
+
+/** Parse the body into `c.var.rpc`, or answer 413/415/400. */
+export function rpcBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!isJsonContentType(c.req.header("content-type") ?? null)) {
+      return rpcError(
+        c,
+        415,
+        -32000,
+        "Unsupported Media Type: Content-Type must be application/json",
+      );
+    }
+    let text: string;
+    try {
+      const read = await readRequestBody(c.req.raw, maxBytes);
+      if (read.tooLarge) {
+        return rpcError(
+          c,
+          413,
+          -32000,
+          `Payload Too Large: Request body must not exceed ${maxBytes} bytes`,
+        );
+      }
+      text = read.text;
+    } catch {
+      return rpcError(c, 400, -32700, "Parse error: the request body could not be read");
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return rpcError(c, 400, -32700, "Parse error: the request body is not valid JSON");
+    }
+    const rpc = peekRpc(body);
+    c.set("rpc", rpc);
+    // The tool name is logged only once the MCP layer knows it is one of ours.
+    c.var.record.rpcMethod = rpc.method;
+    await next();
+  };
+}

@@ -1,0 +1,30 @@
+/** The Hono environment every middleware of this server shares. */
+import type { RequestRecord } from "../mcp.ts";
+
+/** A parsed JSON-RPC body, peeked at for routing, auth challenges and logs. */
+export interface RpcBody {
+  /** The parsed JSON body. */
+  body: unknown;
+  /** JSON-RPC method of a single request (not of a batch). */
+  method?: string;
+  /** Tool name of a single `tools/call`. */
+  tool?: string;
+}
+
+/** Variables set by the middlewares, in the order they run. */
+export interface AppVariables {
+  /** From Hono's request-id middleware. */
+  requestId: string;
+  /** Filled in along the way; written as the request's log line. */
+  record: RequestRecord;
+  /** The bearer token, when the request carried a well-formed one. */
+  token: string | undefined;
+  /** The parsed body of a POST to `/mcp`. */
+  rpc: RpcBody;
+}
+
+/** Hono environment of this server: `Deno.serve`'s handler info as bindings. */
+export interface AppEnv {
+  Variables: AppVariables;
+  Bindings: { remoteAddr?: Deno.NetAddr };
+}
