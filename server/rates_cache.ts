@@ -56,6 +56,11 @@ export class RatesCache implements RatesSource {
     return this.#entries.size;
   }
 
+  /** Forget every table. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
   /** Rates of one country for the caller's token. */
   async forCountry(ctx: ToolContext, country: string): Promise<CachedRates> {
     const table = await this.#table(ctx);

@@ -1,0 +1,167 @@
+/**
+ * lookup_hlr end to end: the fake posts the callback like VertexSMS does,
+ * also to a second server instance sharing one Deno KV store; the callback
+ * route's refusals; HLR_TIMEOUT and HLR_UNAVAILABLE.
+ */
+import assert from "node:assert/strict";
+import { startFake } from "./fake/mod.ts";
+import { CLIENTS, connectV2, DEMO_TOKENS, envelopeOf, startHarness } from "./harness.ts";
+
+const RESULT = {
+  id: "1203877133",
+  error: "0",
+  imsi: "2460210051600001",
+  country: "LT",
+  operatorId: 493,
+  mcc: "246",
+  mnc: "021",
+};
+
+for (const { era, connect } of CLIENTS) {
+  Deno.test(`${era}: a callback that lands on another instance completes the lookup (shared KV)`, async () => {
+    const path = await Deno.makeTempFile({ suffix: ".sqlite" });
+    const kvA = await Deno.openKv(path);
+    const kvB = await Deno.openKv(path);
+    const fake = startFake();
+    // B is where the load balancer sends VertexSMS's callback: A's PUBLIC_URL points there.
+    const b = startHarness({ fake, kv: kvB });
+    const a = startHarness({ fake, kv: kvA, env: { PUBLIC_URL: b.server.url } });
+    const c = await connect(a.mcpUrl, DEMO_TOKENS["hlr:lookup"]);
+    try {
+      const result = await c.client.callTool({
+        name: "lookup_hlr",
+        arguments: { msisdn: "+37069912345", waitSeconds: 10 },
+      });
+      assert.notEqual(result.isError, true, result.content?.[0]?.text);
+      assert.equal(result.structuredContent.lookup_id, "1203877133");
+      assert.equal(fake.callbacks.length, 1);
+      assert.ok(fake.callbacks[0]!.url.startsWith(`${b.server.url}/callbacks/hlr/`));
+      assert.equal(fake.callbacks[0]!.status, 200);
+      const delivered = b.logs.map((l) => JSON.parse(l)).filter((l) =>
+        l.path?.startsWith("/callbacks/hlr/")
+      );
+      assert.equal(delivered.length, 1, "the callback reached instance B");
+      assert.ok(!a.logs.some((l) => l.includes("/callbacks/hlr/")), "not instance A");
+    } finally {
+      await c.close();
+      await a.close();
+      await b.close();
+      await fake.shutdown();
+      kvA.close();
+      kvB.close();
+      await Deno.remove(path).catch(() => {});
+    }
+  });
+}
+
+Deno.test("the callback URL is one-time and unguessable; the route answers OK once", async () => {
+  const h = startHarness({ fakeOptions: { callbackDelayMs: 20 } });
+  const c = await connectV2(h.mcpUrl, DEMO_TOKENS.full);
+  try {
+    await c.client.callTool({ name: "lookup_hlr", arguments: { msisdn: "+37069912345" } });
+    const hlr = h.fake.requests.find((r) => r.path === "/hlr")!;
+    const url = (hlr.body as { callBackUrl: string }).callBackUrl;
+    assert.match(url, new RegExp(`^${h.server.url}/callbacks/hlr/[A-Za-z0-9_-]{43}$`));
+    const callback = await fetch(url, { method: "POST", body: JSON.stringify(RESULT) });
+    assert.equal(callback.status, 404, "replayed");
+    await callback.body?.cancel();
+    await c.client.callTool({ name: "lookup_hlr", arguments: { msisdn: "+37069912345" } });
+    const second = (h.fake.requests.filter((r) =>
+      r.path === "/hlr"
+    )[1]!.body as { callBackUrl: string })
+      .callBackUrl;
+    assert.notEqual(second, url);
+  } finally {
+    await c.close();
+    await h.close();
+  }
+});
+
+Deno.test("callback route: unknown → 404, oversized → 413, non-JSON → 400, wrong shape → 400", async () => {
+  const h = startHarness();
+  const base = `${h.server.url}/callbacks/hlr/`;
+  try {
+    const post = async (id: string, body: string) => {
+      const res = await fetch(base + id, { method: "POST", body });
+      await res.body?.cancel();
+      return res.status;
+    };
+    assert.equal(await post("A".repeat(43), JSON.stringify(RESULT)), 404);
+    assert.equal(await post("short", JSON.stringify(RESULT)), 404);
+    assert.equal(
+      await post("A".repeat(43), JSON.stringify({ ...RESULT, pad: "x".repeat(20_000) })),
+      413,
+    );
+    assert.equal(await post("A".repeat(43), "OK"), 400);
+    assert.equal(await post("A".repeat(43), JSON.stringify({ hello: "world" })), 400);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a forged callback cannot complete a lookup it does not hold the id of", async () => {
+  const h = startHarness({ fakeOptions: { callbackDelayMs: 300 } });
+  const c = await connectV2(h.mcpUrl, DEMO_TOKENS.full);
+  try {
+    const pending = c.client.callTool({
+      name: "lookup_hlr",
+      arguments: { msisdn: "+37069912345" },
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 20; i++) {
+      const guess = crypto.randomUUID().replace(/-/g, "").padEnd(43, "A");
+      const res = await fetch(`${h.server.url}/callbacks/hlr/${guess}`, {
+        method: "POST",
+        body: JSON.stringify({ ...RESULT, imsi: "forged" }),
+      });
+      assert.equal(res.status, 404);
+      await res.body?.cancel();
+    }
+    const result = await pending;
+    assert.equal(result.structuredContent.imsi, "2460210051600001");
+  } finally {
+    await c.close();
+    await h.close();
+  }
+});
+
+Deno.test("no callback in waitSeconds: HLR_TIMEOUT with lookup_id, not retryable", async () => {
+  const h = startHarness();
+  const c = await connectV2(h.mcpUrl, DEMO_TOKENS.full);
+  try {
+    const started = performance.now();
+    const result = await c.client.callTool({
+      name: "lookup_hlr",
+      arguments: { msisdn: "+37069900000", waitSeconds: 1 },
+    });
+    assert.ok(performance.now() - started >= 950);
+    assert.equal(result.isError, true);
+    const error = envelopeOf(result);
+    assert.equal(error.code, "HLR_TIMEOUT");
+    assert.equal(error.retryable, false);
+    assert.equal(error.lookup_id, "1203877135");
+    assert.equal(h.fake.count("POST /hlr"), 1);
+  } finally {
+    await c.close();
+    await h.close();
+  }
+});
+
+Deno.test("a loopback PUBLIC_URL with a remote upstream: HLR_UNAVAILABLE before any call", async () => {
+  const h = startHarness({ env: { VERTEXSMS_API_URL: "https://api.vertexsms.invalid" } });
+  const c = await connectV2(h.mcpUrl, DEMO_TOKENS.full);
+  try {
+    const result = await c.client.callTool({
+      name: "lookup_hlr",
+      arguments: { msisdn: "+37069912345" },
+    });
+    const error = envelopeOf(result);
+    assert.equal(error.code, "HLR_UNAVAILABLE");
+    assert.equal(error.retryable, false);
+    assert.match(String(error.message), /PUBLIC_URL/);
+    assert.equal(h.server.app.hlr.waiting, 0);
+  } finally {
+    await c.close();
+    await h.close();
+  }
+});
