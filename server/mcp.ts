@@ -147,7 +147,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     exchange: Exchange,
     signal: AbortSignal,
   ): Promise<CallToolResult> => {
-    let principal: Promise<string> | undefined;
+    let principal: string | undefined;
     const ctx: ToolContext = {
       vertex: options.vertex.as({
         token: exchange.token,
@@ -157,7 +157,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           if (event.status !== null) exchange.record.upstreamStatus = event.status;
         },
       }),
-      principal: () => principal ??= options.principal(exchange.token),
+      principal: () => Promise.resolve(principal ??= options.principal(exchange.token)),
       requestId: exchange.requestId,
       signal,
       services: options.services,
@@ -217,12 +217,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       maxRequestBodySize: options.maxBodyBytes,
     });
     await server.connect(transport);
-    try {
-      return await transport.handleRequest(request, { authInfo, parsedBody: body });
-    } finally {
-      await transport.close().catch(() => {});
-      await server.close().catch(() => {});
-    }
+    // No close(): with JSON responses the exchange is over once the response exists, and
+    // nothing of this pair outlives it. Closing would only build a "Connection closed"
+    // error (with its stack trace) per request for handlers that are already done.
+    return await transport.handleRequest(request, { authInfo, parsedBody: body });
   };
 
   return async (request, body, exchange) => {

@@ -4,23 +4,21 @@
  *
  * HMAC-SHA256 under a secret: a per-process random key by default (caches),
  * or a configured key shared by every instance (state kept in Deno KV).
+ *
+ * `node:crypto` (built into Deno) rather than `crypto.subtle`: the hash runs
+ * once per tool call, and the synchronous native HMAC costs about 7 µs where
+ * the asynchronous WebCrypto round trip costs about 50 µs (measured with
+ * 20,000 signatures on the benchmark machine).
  */
-
-const encoder = new TextEncoder();
+import { createHmac } from "node:crypto";
 
 /** Maps a token to its keyed hash (base64url, 43 characters). */
-export type PrincipalHasher = (token: string) => Promise<string>;
+export type PrincipalHasher = (token: string) => string;
 
 /** Create a hasher under `secret`, or under a fresh random 256-bit key. */
-export function createPrincipalHasher(secret?: Uint8Array<ArrayBuffer>): PrincipalHasher {
-  const raw = secret ?? crypto.getRandomValues(new Uint8Array(32));
-  const key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  return async (token) => {
-    const mac = await crypto.subtle.sign("HMAC", await key, encoder.encode(token));
-    return base64url(new Uint8Array(mac));
-  };
+export function createPrincipalHasher(secret?: Uint8Array): PrincipalHasher {
+  const key = secret ?? crypto.getRandomValues(new Uint8Array(32));
+  return (token) => createHmac("sha256", key).update(token).digest("base64url");
 }
 
 /** Unpadded base64url of some bytes. */

@@ -47,8 +47,13 @@ export function rpcBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     }
     let text: string;
     try {
-      const read = await readRequestBody(c.req.raw, maxBytes);
-      if (read.tooLarge) {
+      const declared = Number(c.req.header("content-length") ?? NaN);
+      // Fast path: a declared length within the limit is read in one go (Deno takes the
+      // whole body at once); otherwise the SDK's reader stops as soon as the limit is passed.
+      const read = Number.isInteger(declared) && declared <= maxBytes
+        ? { tooLarge: false as const, text: await c.req.raw.text() }
+        : await readRequestBody(c.req.raw, maxBytes);
+      if (read.tooLarge || read.text.length > maxBytes) {
         return rpcError(
           c,
           413,

@@ -1,0 +1,84 @@
+/**
+ * One bounded load run with autocannon: unique JSON-RPC ids, every response
+ * body checked, latencies kept at microsecond precision (autocannon's own
+ * histogram rounds to whole milliseconds).
+ */
+import autocannon from "autocannon";
+
+/** What a scenario sends and how its answers are judged. */
+export interface Scenario {
+  url: string;
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+  /** The body for JSON-RPC id `id`; omitted for GET. */
+  body?: (id: number) => string;
+  /** Classify one response body. */
+  check: (status: number, body: string) => "ok" | "tool-error" | "wrong";
+}
+
+/** The figures of one run. */
+export interface LoadResult {
+  connections: number;
+  seconds: number;
+  requests: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  ok: number;
+  toolErrors: number;
+  wrongBodies: number;
+  non2xx: number;
+  errors: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
+}
+
+/** Run `scenario` with `connections` for `seconds`; returns measured figures. */
+export async function load(
+  scenario: Scenario,
+  connections: number,
+  seconds: number,
+): Promise<LoadResult> {
+  let id = 0;
+  const counts = { ok: 0, toolErrors: 0, wrongBodies: 0 };
+  const latencies: number[] = [];
+  const instance = autocannon({
+    url: scenario.url,
+    connections,
+    duration: seconds,
+    method: scenario.method ?? "POST",
+    headers: scenario.headers,
+    requests: [{
+      // deno-lint-ignore no-explicit-any
+      setupRequest: (req: any) => scenario.body ? { ...req, body: scenario.body(++id) } : req,
+      onResponse: (status: number, body: string) => {
+        const verdict = scenario.check(status, body);
+        if (verdict === "ok") counts.ok++;
+        else if (verdict === "tool-error") counts.toolErrors++;
+        else counts.wrongBodies++;
+      },
+    }],
+  });
+  instance.on("response", (_client: unknown, _status: number, _bytes: number, ms: number) => {
+    latencies.push(ms);
+  });
+  // deno-lint-ignore no-explicit-any
+  const result: any = await instance;
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    connections,
+    seconds,
+    requests: result.requests.total,
+    rps: result.requests.total / seconds,
+    p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
+    p99: percentile(sorted, 0.99),
+    ...counts,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
