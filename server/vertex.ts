@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { type ErrorFacts, ServiceError } from "./errors.ts";
+import { traceUpstream } from "./telemetry.ts";
 
 /** Options shared by every call of one client. */
 export interface VertexClientOptions {
@@ -437,7 +438,11 @@ export class VertexClient {
     };
   }
 
-  async #call(
+  #call(endpoint: Endpoint, path: string, body: unknown, creds: Credentials): Promise<Answer> {
+    return traceUpstream(endpoint.route, creds, (c) => this.#attempts(endpoint, path, body, c));
+  }
+
+  async #attempts(
     endpoint: Endpoint,
     path: string,
     body: unknown,
