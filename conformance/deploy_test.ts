@@ -7,57 +7,19 @@ import assert from "node:assert/strict";
 import manifest from "../deno.json" with { type: "json" };
 import { startFake } from "./fake/mod.ts";
 import { DEMO_TOKENS, modernCall } from "./harness.ts";
+import { freePort, spawnUntil } from "./process.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
-/** A free loopback port. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+/** The server's "listening" log line, once it is ready. */
+const LISTENING = /^(\{.*"msg":"listening".*\})$/m;
 
-/** Start a server process, wait for its "listening" line; return its stop function. */
-async function spawnServer(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ listening: Record<string, unknown>; stop(): Promise<Deno.CommandStatus> }> {
-  const child = new Deno.Command(command, {
-    args,
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let listening: Record<string, unknown> | undefined;
-  while (!listening) {
-    const { done, value } = await reader.read();
-    if (done) {
-      await child.status;
-      throw new Error(`server exited before listening:\n${seen}\n${await stderr}`);
-    }
-    seen += value;
-    const line = seen.split("\n").find((l) => l.includes('"msg":"listening"'));
-    if (line) listening = JSON.parse(line);
-  }
-  const drained = (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
+/** Start a server process; resolve with its "listening" line and its stop function. */
+async function spawnServer(command: string, args: string[], env: Record<string, string>) {
+  const started = await spawnUntil(command, { args, env, cwd: ROOT, ready: LISTENING });
   return {
-    listening,
-    stop: async () => {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await drained;
-      await stderr;
-      return status;
-    },
+    listening: JSON.parse(started.ready[1] as string) as Record<string, unknown>,
+    stop: started.stop,
   };
 }
 

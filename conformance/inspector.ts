@@ -10,6 +10,7 @@
 import { readEnv } from "../server/mod.ts";
 import { banner, INSPECTOR, startDemo } from "./dev.ts";
 import { DEMO_TOKENS } from "./fake/mod.ts";
+import { spawnUntil } from "./process.ts";
 
 /** Options of {@link startInspector}. */
 export interface InspectorOptions {
@@ -33,7 +34,7 @@ export interface RunningInspector {
 /** Start the Inspector web UI for one HTTP server and wait until it listens. */
 export async function startInspector(options: InspectorOptions): Promise<RunningInspector> {
   const apiToken = crypto.randomUUID().replaceAll("-", "");
-  const child = new Deno.Command(Deno.execPath(), {
+  const started = await spawnUntil(Deno.execPath(), {
     args: [
       "run",
       "--allow-all",
@@ -56,51 +57,11 @@ export async function startInspector(options: InspectorOptions): Promise<Running
       MCP_INSPECTOR_API_TOKEN: apiToken,
       // Nothing to keep between runs; skips the keychain probe on headless machines.
       MCP_INSPECTOR_SECRET_STORE: "memory",
-      NO_COLOR: "1",
     },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
-  let seen = "";
-  let url: string | undefined;
-  const timer = setTimeout(() => child.kill("SIGTERM"), deadline - Date.now());
-  try {
-    while (url === undefined) {
-      const { done, value } = await lines.read();
-      if (done) break;
-      seen += value;
-      url = seen.match(/^\s*(http:\/\/\S+MCP_INSPECTOR_API_TOKEN=\S+)\s*$/m)?.[1];
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  if (url === undefined) {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    throw new Error(
-      `The MCP Inspector did not start (exit ${status.code}).\n${seen}\n${await stderr}`,
-    );
-  }
-  // Keep draining its output so the pipe never fills up.
-  (async () => {
-    while (!(await lines.read()).done) { /* drain */ }
-  })().catch(() => {});
-  return {
-    url,
-    stop: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      await child.status;
-      await stderr;
-    },
-  };
+    ready: /^\s*(http:\/\/\S+MCP_INSPECTOR_API_TOKEN=\S+)\s*$/m,
+    timeoutMs: options.timeoutMs ?? 90_000,
+  });
+  return { url: started.ready[1] as string, stop: async () => void await started.stop() };
 }
 
 if (import.meta.main) {

@@ -15,6 +15,7 @@ import { TOOLS } from "../tools/mod.ts";
 import { startDemo } from "./dev.ts";
 import { DEMO_TOKENS } from "./fake/mod.ts";
 import { startInspector } from "./inspector.ts";
+import { freePort } from "./process.ts";
 
 /** The whole run must finish within this, or it fails. */
 const TIMEOUT_MS = 120_000;
@@ -32,14 +33,6 @@ const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-
-/** A free loopback port (the Inspector cannot take port 0). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /** Drive the UI once; resolves with the screenshot path. */
 async function run(screenshot: string): Promise<string> {

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { DEMO_TOKENS, modernCall } from "./harness.ts";
 import { startFake } from "./fake/mod.ts";
+import { spawnUntil } from "./process.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -60,18 +61,6 @@ function flatten(body: string): Span[] {
   );
 }
 
-/** Read the server's stdout until its "listening" line; return its port. */
-async function listeningPort(lines: ReadableStreamDefaultReader<string>): Promise<number> {
-  let seen = "";
-  for (;;) {
-    const { done, value } = await lines.read();
-    if (done) throw new Error(`server exited before listening:\n${seen}`);
-    seen += value;
-    const port = seen.match(/"msg":"listening","address":"127\.0\.0\.1:(\d+)"/)?.[1];
-    if (port) return Number(port);
-  }
-}
-
 Deno.test("OpenTelemetry: request and upstream spans carry tool, status and error code, never secrets", async () => {
   const exports: { path: string; body: string }[] = [];
   const receiver = Deno.serve(
@@ -82,7 +71,7 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
     },
   );
   const fake = startFake();
-  const server = new Deno.Command(Deno.execPath(), {
+  const server = await spawnUntil(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
     cwd: ROOT,
     env: {
@@ -94,27 +83,14 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
       OTEL_SERVICE_NAME: "vertexsms-mcp-test",
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.addr.port}`,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      NO_COLOR: "1",
     },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(server.stderr).text();
-  const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const stdout = async () => {
-    let all = "";
-    for (;;) {
-      const { done, value } = await lines.read();
-      if (done) return all;
-      all += value;
-    }
-  };
+    ready: /"msg":"listening","address":"(127\.0\.0\.1:\d+)"/,
+  });
   const message = "Telemetry canary text 7fq2";
   const phone = "+37069555555";
+  let stopped = false;
   try {
-    const mcp = `http://127.0.0.1:${await listeningPort(lines)}/mcp`;
-    const rest = stdout();
+    const mcp = `http://${server.ready[1]}/mcp`;
     const auth = { Authorization: `Bearer ${DEMO_TOKENS.full}` };
     const calls = [
       await modernCall(mcp, "get_sms_rates", { country: "LT" }, auth),
@@ -125,22 +101,17 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
       assert.equal(res.status, 200);
       await res.body?.cancel();
     }
-    server.kill("SIGTERM");
-    assert.equal((await server.status).code, 0, await stderr);
-    await rest;
+    // Deno flushes the exporters when the process exits.
+    stopped = true;
+    assert.equal((await server.stop()).code, 0);
   } finally {
-    try {
-      server.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-    await server.status;
+    if (!stopped) await server.stop();
     await receiver.shutdown();
     await fake.shutdown();
   }
 
   const traces = exports.filter((e) => e.path === "/v1/traces");
-  assert.ok(traces.length > 0, "no trace export received (Deno flushes on exit)");
+  assert.ok(traces.length > 0, "no trace export received");
   const spans = traces.flatMap((e) => flatten(e.body));
   const requestSpan = (tool: string) => {
     const found = spans.filter((s) => s.attrs["gen_ai.tool.name"] === tool);
