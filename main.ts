@@ -26,6 +26,12 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const logger = new Logger(config.logLevel);
+  if (Deno.env.get("DENO_DEPLOY") && !env.PUBLIC_URL?.trim()) {
+    logger.warn("PUBLIC_URL is not set", {
+      hint:
+        "set it to this app's https URL: the OAuth metadata and HLR callbacks are built from it",
+    });
+  }
   const kv = await openKv(Deno.env.get("KV_PATH"));
   const server = startServer({ env, tools: TOOLS, logger, kv });
   logger.info("listening", {

@@ -50,16 +50,42 @@ Ctrl-C stops the demo.
 `;
 }
 
-if (import.meta.main) {
+/** A running demo: the fake VertexSMS and the server pointed at it. */
+export interface Demo {
+  /** The server's base URL (`PUBLIC_URL`). */
+  url: string;
+  /** `<url>/mcp` */
+  mcpUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the fake and the server. `env` is the server's environment (`PORT`
+ * defaults to 8000); `VERTEXSMS_API_URL` is always the fake's.
+ */
+export function startDemo(env: Record<string, string | undefined> = readEnv()): Demo {
   const fake = startFake();
-  const env: Record<string, string | undefined> = { ...readEnv(), VERTEXSMS_API_URL: fake.url };
-  env.PORT ??= "8000";
-  const logger = new Logger("info");
-  const server = startServer({ env, tools: TOOLS, logger, kv: null });
-  console.log(banner(server.url));
+  const server = startServer({
+    env: { ...env, VERTEXSMS_API_URL: fake.url },
+    tools: TOOLS,
+    logger: new Logger("info"),
+    kv: null,
+  });
+  return {
+    url: server.url,
+    mcpUrl: `${server.url}/mcp`,
+    stop: async () => {
+      await server.shutdown();
+      await fake.shutdown();
+    },
+  };
+}
+
+if (import.meta.main) {
+  const demo = startDemo();
+  console.log(banner(demo.url));
   const stop = async () => {
-    await server.shutdown();
-    await fake.shutdown();
+    await demo.stop();
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", stop);

@@ -78,24 +78,45 @@ export interface Connected {
   close(): Promise<void>;
 }
 
-/** Connect the v1 SDK client (2025-era protocol) with a bearer token. */
-export async function connectV1(mcpUrl: string, token: string): Promise<Connected> {
+/** Options of {@link connectV1} and {@link connectV2}. */
+export interface ConnectOptions {
+  /** The fetch the client's transport uses (e.g. {@link recordingFetch}). */
+  fetch?: typeof fetch;
+}
+
+/** `requestInit` sending `Authorization: Bearer <token>`; none for `null`. */
+function bearer(token: string | null): RequestInit | undefined {
+  return token === null ? undefined : { headers: { Authorization: `Bearer ${token}` } };
+}
+
+/** Connect the v1 SDK client (2025-era protocol) with a bearer token (`null`: none). */
+export async function connectV1(
+  mcpUrl: string,
+  token: string | null,
+  options: ConnectOptions = {},
+): Promise<Connected> {
   const client = new V1Client({ name: "conformance-v1", version: "1.0.0" });
   const transport = new V1Transport(new URL(mcpUrl), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    requestInit: bearer(token),
+    fetch: options.fetch,
   });
   await client.connect(transport);
   return { era: "2025", client, close: () => client.close() };
 }
 
-/** Connect the v2 client pinned to 2026-07-28 with a bearer token. */
-export async function connectV2(mcpUrl: string, token: string): Promise<Connected> {
+/** Connect the v2 client pinned to 2026-07-28 with a bearer token (`null`: none). */
+export async function connectV2(
+  mcpUrl: string,
+  token: string | null,
+  options: ConnectOptions = {},
+): Promise<Connected> {
   const client = new V2Client(
     { name: "conformance-v2", version: "1.0.0" },
     { versionNegotiation: { mode: { pin: MODERN } } },
   );
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    requestInit: bearer(token),
+    fetch: options.fetch,
   });
   await client.connect(transport);
   return { era: "2026", client, close: () => client.close() };
@@ -106,6 +127,55 @@ export const CLIENTS = [
   { era: "2025", connect: connectV1 },
   { era: "2026", connect: connectV2 },
 ] as const;
+
+/** One HTTP exchange a client made, as the wire carried it. */
+export interface WireExchange {
+  method: string;
+  url: string;
+  requestHeaders: Headers;
+  requestBody: string;
+  status: number;
+  headers: Headers;
+  /** The response body as text (read from a clone; the client reads the original). */
+  body: string;
+}
+
+/** A fetch for a client's transport that records every exchange it carries. */
+export interface RecordingFetch {
+  fetch: typeof fetch;
+  exchanges: WireExchange[];
+  /** The latest exchange (throws when there is none). */
+  last(): WireExchange;
+}
+
+/** Record what a real client sends and receives, without changing either. */
+export function recordingFetch(): RecordingFetch {
+  const exchanges: WireExchange[] = [];
+  const recording = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const requestBody = await request.clone().text();
+    const response = await fetch(request);
+    exchanges.push({
+      method: request.method,
+      url: request.url,
+      requestHeaders: request.headers,
+      requestBody,
+      status: response.status,
+      headers: response.headers,
+      body: await response.clone().text(),
+    });
+    return response;
+  };
+  return {
+    fetch: recording as typeof fetch,
+    exchanges,
+    last: () => {
+      const exchange = exchanges.at(-1);
+      if (!exchange) throw new Error("no exchange recorded");
+      return exchange;
+    },
+  };
+}
 
 /** Raw JSON-RPC POST to `/mcp` (2025-era headers unless overridden). */
 export function rpc(

@@ -1,10 +1,12 @@
 /**
- * The README's generated tables: tools, scopes, errors and configuration,
- * rendered from the declarations (never kept by hand). `deno task readme`
+ * The README's generated tables: tools, scopes, errors, configuration and
+ * the official conformance runner's scenarios, rendered from the
+ * declarations (never kept by hand). `deno task readme`
  * rewrites them; `readme_test.ts` fails when the README disagrees.
  */
 import { CATALOG, VARIABLES } from "../server/mod.ts";
 import { SCOPES, TOOLS } from "../tools/mod.ts";
+import official from "./official/expected_failures.json" with { type: "json" };
 
 const yesNo = (b: boolean) => (b ? "yes" : "no");
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -52,12 +54,24 @@ export function configTable(): string {
   return ["| variable | default | meaning |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
+/** The official conformance runner's scenarios: those that must pass, then the expected failures. */
+export function officialTable(): string {
+  const rows = [
+    ...official.must_pass.map((s) => `| \`${s}\` | passes (required) | |`),
+    ...Object.entries(official.expected_failures).map(([s, why]) =>
+      `| \`${s}\` | expected failure | ${cell(why)} |`
+    ),
+  ];
+  return ["| scenario | result | why |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
 /** Every generated block, by marker name. */
 export const BLOCKS: Record<string, () => string> = {
   tools: toolTable,
   scopes: scopeTable,
   errors: errorTable,
   config: configTable,
+  official: officialTable,
 };
 
 /** Replace each `<!-- generated:name -->…<!-- /generated:name -->` block. */

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { type ErrorFacts, ServiceError } from "./errors.ts";
+import { traceUpstream } from "./telemetry.ts";
 
 /** Options shared by every call of one client. */
 export interface VertexClientOptions {
@@ -329,11 +330,23 @@ export interface VertexApi {
 
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
-interface Answer {
+/** An upstream answer as it came. */
+export interface Answer {
   status: number;
   headers: Headers;
   text: string;
 }
+
+/** Paths of the read-only GET endpoints (the tools' and `deno task record`'s). */
+export const READ_PATHS = {
+  rates: () => "/rates/?format=json",
+  operator: (operatorId: number) => `/operators/${operatorId}`,
+  mccMnc: (country: string, page: number) => `/mccmnc/${encodeURIComponent(country)}?Page=${page}`,
+  prefixes: (country: string) => `/prefixes/${encodeURIComponent(country)}`,
+} as const satisfies Partial<Record<EndpointName, (...args: never[]) => string>>;
+
+/** A read-only GET endpoint. */
+export type ReadEndpointName = keyof typeof READ_PATHS;
 
 /** A VertexSMS client bound to a base URL; {@link VertexClient.as} binds it to a caller. */
 export class VertexClient {
@@ -369,7 +382,7 @@ export class VertexClient {
         };
       },
       getRates: async () => {
-        const answer = await call("rates", "/rates/?format=json");
+        const answer = await call("rates", READ_PATHS.rates());
         return parseJson(answer, z.array(RateRow), "GET /rates").map((r) => ({
           country: r.CountryCode.toUpperCase(),
           country_name: r.CountryName ?? null,
@@ -407,11 +420,11 @@ export class VertexClient {
         return id as string;
       },
       getOperator: async (operatorId) => {
-        const answer = await call("operator", `/operators/${operatorId}`);
+        const answer = await call("operator", READ_PATHS.operator(operatorId));
         return parseJson(answer, OperatorBody, "GET /operators/{id}");
       },
       getNetworks: async (country, page) => {
-        const answer = await call("mccMnc", `/mccmnc/${encodeURIComponent(country)}?Page=${page}`);
+        const answer = await call("mccMnc", READ_PATHS.mccMnc(country, page));
         return parseJson(answer, z.array(MccMncRow), "GET /mccmnc/{country}").map((r) => ({
           mcc: r.mcc ?? r.MCC ?? "",
           mnc: r.mnc ?? r.MNC ?? "",
@@ -419,7 +432,7 @@ export class VertexClient {
         }));
       },
       getPrefixes: async (country) => {
-        const answer = await call("prefixes", `/prefixes/${encodeURIComponent(country)}`);
+        const answer = await call("prefixes", READ_PATHS.prefixes(country));
         return parseJson(answer, z.array(PrefixRow), "GET /prefixes/{country}").map((r) => ({
           prefix: r.prefix,
           operator_id: r.operatorId ?? null,
@@ -437,7 +450,25 @@ export class VertexClient {
     };
   }
 
-  async #call(
+  /**
+   * One read-only GET answered as it came, whatever its status: the view
+   * `deno task record` needs (tools use {@link VertexClient.as}).
+   */
+  readRaw<K extends ReadEndpointName>(
+    name: K,
+    args: Parameters<typeof READ_PATHS[K]>,
+    creds: Credentials,
+  ): Promise<Answer & { path: string }> {
+    const path = (READ_PATHS[name] as (...a: unknown[]) => string)(...args);
+    return this.#exchange(ENDPOINTS[name], path, undefined, creds, () => {})
+      .then((answer) => ({ ...answer, path }));
+  }
+
+  #call(endpoint: Endpoint, path: string, body: unknown, creds: Credentials): Promise<Answer> {
+    return traceUpstream(endpoint.route, creds, (c) => this.#attempts(endpoint, path, body, c));
+  }
+
+  async #attempts(
     endpoint: Endpoint,
     path: string,
     body: unknown,

@@ -32,9 +32,12 @@ export function loadRecordings(dir: URL = RECORDINGS_DIR): Recording[] {
     .filter((e) => e.isFile && e.name.endsWith(".json"))
     .map((e) => e.name)
     .sort();
-  return names.flatMap((name) =>
-    JSON.parse(Deno.readTextFileSync(new URL(name, dir))) as Recording[]
-  );
+  return names.flatMap((name) => loadRecordingFile(new URL(name, dir)));
+}
+
+/** Load one recording file (an array of recordings). */
+export function loadRecordingFile(file: URL): Recording[] {
+  return JSON.parse(Deno.readTextFileSync(file)) as Recording[];
 }
 
 function pathPattern(path: string): RegExp {
