@@ -17,7 +17,8 @@ if (era === "2026") { headers["Mcp-Method"] = isList ? "tools/list" : "tools/cal
 const body = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: isList ? "tools/list" : "tools/call", params: { ...(isList ? {} : { name: tool, arguments: { country: "LT" } }), ...(era === "2026" ? { _meta: meta } : {}) } });
 const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as unknown as Deno.ServeHandlerInfo;
 async function one(i: number) {
-  const res = await app.fetch(new Request("http://localhost:8000/mcp", { method: "POST", headers, body: body(i) }), info);
+  const b = body(i);
+  const res = await app.fetch(new Request("http://localhost:8000/mcp", { method: "POST", headers: { ...headers, "Content-Length": String(new TextEncoder().encode(b).length) }, body: b }), info);
   const t = await res.text();
   if (res.status !== 200 || t.includes("isError")) throw new Error(t.slice(0, 300));
 }

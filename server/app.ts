@@ -158,10 +158,9 @@ export function createApp(options: AppOptions): App {
     app.get(path, (c) => c.json(metadata, 200, { "Cache-Control": "public, max-age=3600" }));
   }
 
-  app.use(
-    "/mcp",
-    cors({ ...MCP_CORS, origin: (origin) => origins.has(origin) ? origin : null }),
-  );
+  // CORS only concerns browsers, which always send Origin: other clients skip the work.
+  const mcpCors = cors({ ...MCP_CORS, origin: (origin) => origins.has(origin) ? origin : null });
+  app.use("/mcp", (c, next) => c.req.header("origin") === undefined ? next() : mcpCors(c, next));
   app.post(
     "/mcp",
     originCheck({
@@ -179,7 +178,8 @@ export function createApp(options: AppOptions): App {
       };
       const response = await endpoint(c.req.raw, c.var.rpc.body, exchange);
       const failure = exchange.httpFailure;
-      if (!failure) return response;
+      // newResponse merges the headers set so far (X-Request-Id, CORS) into the SDK's response.
+      if (!failure) return c.newResponse(response.body, response);
       await response.body?.cancel();
       const { error, scope } = failure;
       if (error.facts.requiredScope !== undefined) {

@@ -21,7 +21,7 @@ export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
     logger.log(status >= 500 ? "error" : "info", "request", {
       request_id: c.var.requestId,
       method: c.req.method,
-      path: new URL(c.req.url).pathname.slice(0, 200),
+      path: c.req.path.slice(0, 200),
       rpc_method: r.rpcMethod,
       tool: r.tool,
       status,

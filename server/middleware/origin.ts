@@ -18,6 +18,8 @@ export interface OriginPolicy {
 
 /** Refuse (403) requests from origins or hosts outside the policy. */
 export function originCheck(policy: OriginPolicy): MiddlewareHandler<AppEnv> {
+  // Host values already found valid (a handful in practice), to skip re-parsing them.
+  const goodHosts = new Set<string>();
   return async (c, next) => {
     const origin = c.req.header("origin");
     if (origin !== undefined) {
@@ -31,9 +33,11 @@ export function originCheck(policy: OriginPolicy): MiddlewareHandler<AppEnv> {
         return rpcError(c, 403, -32000, "Forbidden: Origin not allowed");
       }
     }
-    if (policy.hosts) {
-      const host = validateHostHeader(c.req.header("host"), policy.hosts);
+    const hostHeader = c.req.header("host");
+    if (policy.hosts && !(hostHeader !== undefined && goodHosts.has(hostHeader))) {
+      const host = validateHostHeader(hostHeader, policy.hosts);
       if (!host.ok) return rpcError(c, 403, -32000, `Forbidden: ${host.message}`);
+      if (goodHosts.size < 64) goodHosts.add(hostHeader as string);
     }
     await next();
   };
