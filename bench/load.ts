@@ -30,6 +30,8 @@ export interface LoadResult {
   wrongBodies: number;
   non2xx: number;
   errors: number;
+  /** The first tool error or wrong body seen, for diagnosis. */
+  sample?: string;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -45,6 +47,7 @@ export async function load(
 ): Promise<LoadResult> {
   let id = 0;
   const counts = { ok: 0, toolErrors: 0, wrongBodies: 0 };
+  let sample: string | undefined;
   const latencies: number[] = [];
   const instance = autocannon({
     url: scenario.url,
@@ -60,6 +63,7 @@ export async function load(
         if (verdict === "ok") counts.ok++;
         else if (verdict === "tool-error") counts.toolErrors++;
         else counts.wrongBodies++;
+        if (verdict !== "ok") sample ??= `${status} ${body.slice(0, 300)}`;
       },
     }],
   });
@@ -78,6 +82,7 @@ export async function load(
     p90: percentile(sorted, 0.9),
     p99: percentile(sorted, 0.99),
     ...counts,
+    sample,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };

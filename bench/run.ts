@@ -198,6 +198,7 @@ async function measure(scenario: string, era: string, s: Scenario, connections: 
       }  p99 ${result.p99.toFixed(2)} ms  ok ${result.ok}  isError ${result.toolErrors}  ` +
       `wrong ${result.wrongBodies}  non2xx ${result.non2xx}  errors ${result.errors}`,
   );
+  if (result.sample) console.log(`  first failure: ${result.sample}`);
   return row;
 }
 

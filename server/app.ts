@@ -178,8 +178,12 @@ export function createApp(options: AppOptions): App {
       };
       const response = await endpoint(c.req.raw, c.var.rpc.body, exchange);
       const failure = exchange.httpFailure;
-      // newResponse merges the headers set so far (X-Request-Id, CORS) into the SDK's response.
-      if (!failure) return c.newResponse(response.body, response);
+      if (!failure) {
+        // Hono merges headers already on c.res (CORS) into a returned response, but not
+        // ones still pending (X-Request-Id when CORS did not run): set it here.
+        response.headers.set("X-Request-Id", c.var.requestId);
+        return response;
+      }
       await response.body?.cancel();
       const { error, scope } = failure;
       if (error.facts.requiredScope !== undefined) {
