@@ -87,7 +87,21 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
   let faults: Fault[] = [];
   const inflight = new Set<Promise<void>>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Pending `slow` waits: shutdown ends them so no handler is left hanging. */
+  const sleepers = new Set<() => void>();
+  let closing = false;
   let seq = 0;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      sleepers.add(wake);
+    });
 
   const takeFault = (route: string): Fault | undefined => {
     const fault = faults.find((f) =>
@@ -107,13 +121,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
           headers: fault.headers,
         });
       case "slow":
-        await new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            resolve(undefined);
-          }, fault.delayMs ?? 1000);
-          timers.add(timer);
-        });
+        await sleep(fault.delayMs ?? 1000);
         return undefined;
       case "not-json":
         return new Response("<html><body>502 Bad Gateway</body></html>", {
@@ -151,6 +159,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
   };
 
   const sendCallback = (url: string, body: unknown, delayMs: number) => {
+    if (closing) return;
     const text = JSON.stringify(body);
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -282,6 +291,8 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       callbacks.length = 0;
     },
     shutdown: async () => {
+      closing = true;
+      for (const wake of [...sleepers]) wake();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       await Promise.all(inflight);
