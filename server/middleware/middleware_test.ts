@@ -155,3 +155,16 @@ Deno.test("accessLog writes one JSON line without header values", async () => {
   assert.equal(typeof line.duration_ms, "number");
   assert.ok(!(lines[0] as string).includes("sekret-token-1"));
 });
+
+Deno.test("accessLog logs a route with parameters as its pattern (ids can be credentials)", async () => {
+  const lines: string[] = [];
+  const h = new Hono<AppEnv>();
+  h.use("*", requestId(), accessLog(new Logger("debug", (l) => lines.push(l))));
+  h.post("/callbacks/hlr/:id", (c) => c.text("OK"));
+  const id = "one-time-secret-id-0123456789abcdefghijklmnop";
+  await h.request(`http://localhost/callbacks/hlr/${id}`, { method: "POST" });
+  await h.request("http://localhost/elsewhere");
+  assert.equal(JSON.parse(lines[0] as string).path, "/callbacks/hlr/:id");
+  assert.ok(!(lines[0] as string).includes(id));
+  assert.equal(JSON.parse(lines[1] as string).path, "/elsewhere");
+});
