@@ -65,6 +65,13 @@ export interface FakeVertex {
   addToken(token: string, scopes: Iterable<FakeScope>): void;
   /** From now on, answer 401 for this token. */
   revoke(token: string): void;
+  /** Every token of the table, revoked ones included. */
+  tokens(): string[];
+  /**
+   * Answer `GET /rates` for this token with these rows instead of the
+   * recording (an account with its own prices).
+   */
+  setRates(token: string, rows: unknown[]): void;
   inject(fault: Fault): void;
   clearFaults(): void;
   /** Requests whose `METHOD path` starts with `route` (and, optionally, by one token). */
@@ -82,6 +89,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
   const tokens = demoTokenTable();
   tokens.set(DEMO_TOKENS.revoked, new Set());
   const revoked = new Set<string>([DEMO_TOKENS.revoked]);
+  const ownRates = new Map<string, unknown[]>();
   const requests: FakeRequest[] = [];
   const callbacks: FakeCallback[] = [];
   let faults: Fault[] = [];
@@ -238,6 +246,9 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       return c.json({ message: "Content-Type must be application/json." }, 400);
     }
 
+    const rates = scope === "sms:rates" ? ownRates.get(token) : undefined;
+    if (rates) return c.json(rates);
+
     if (Array.isArray(body) && method === "POST") {
       const rows = [];
       for (const item of body) {
@@ -280,6 +291,8 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       revoked.delete(token);
     },
     revoke: (token) => void revoked.add(token),
+    tokens: () => [...tokens.keys()],
+    setRates: (token, rows) => void ownRates.set(token, rows),
     inject: (fault) => void faults.push({ ...fault }),
     clearFaults: () => void (faults = []),
     count: (route, token) =>
