@@ -76,6 +76,8 @@ export interface FakeVertex {
   clearFaults(): void;
   /** Requests whose `METHOD path` starts with `route` (and, optionally, by one token). */
   count(route: string, token?: string): number;
+  /** Bytes the `huge` fault has streamed so far (what the reader pulled, plus buffers). */
+  hugeBytesSent(): number;
   /** Forget the request and callback logs. */
   reset(): void;
   shutdown(): Promise<void>;
@@ -99,6 +101,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
   const sleepers = new Set<() => void>();
   let closing = false;
   let seq = 0;
+  let hugeBytes = 0;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -147,6 +150,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
             pull: (c) => {
               if (left <= 0) return c.close();
               left -= chunk.byteLength;
+              hugeBytes += chunk.byteLength;
               c.enqueue(chunk);
             },
           }),
@@ -299,6 +303,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       requests.filter((r) =>
         `${r.method} ${r.path}`.startsWith(route) && (token === undefined || r.token === token)
       ).length,
+    hugeBytesSent: () => hugeBytes,
     reset: () => {
       requests.length = 0;
       callbacks.length = 0;
