@@ -307,7 +307,7 @@ async function matrix(era: "2025" | "2026", faults: FaultCase[]) {
   const fiveXx = Object.values(harnesses).reduce((n, h) => n + serverErrors(h), 0);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
-    `faults (${era}): ${TOOLS.length} tools × ${faults.length} faults = ${tally.cases} cases, ` +
+    `figure faults (${era}): ${TOOLS.length} tools × ${faults.length} faults = ${tally.cases} cases, ` +
       `${tally.mismatches.length} mismatches, ${fiveXx} HTTP 5xx, ${rejections.length} unhandled ` +
       `rejections; upstream requests per call: billable/state-changing ≤ ${tally.reached.unsafe}, ` +
       `read-only ≤ ${tally.reached.safe} (${seconds} s)`,

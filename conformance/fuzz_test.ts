@@ -504,7 +504,7 @@ Deno.test("fuzz: hostile envelopes, headers, tool arguments and callbacks never 
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const pollution = polluted();
   console.log(
-    `fuzz: ${total} generated cases in ${seconds} s, 0 answered 5xx, 0 INTERNAL_ERROR, ` +
+    `figure fuzz: ${total} generated cases in ${seconds} s, 0 answered 5xx, 0 INTERNAL_ERROR, ` +
       `${pollution.length} prototype keys added`,
   );
   assert.deepEqual(pollution, []);

@@ -55,7 +55,7 @@ Deno.test("unauthenticated requests over the per-IP limit: 429 RATE_LIMITED with
     assert.equal(await statusOf(from("203.0.113.2")), 401);
     assert.equal(h.fake.requests.length, 0, "nothing reached VertexSMS");
     console.log(
-      `limits: unauthenticated 5/min per IP → the 6th answered 429 RATE_LIMITED, ` +
+      `figure limits: unauthenticated 5/min per IP → the 6th answered 429 RATE_LIMITED, ` +
         `Retry-After ${retryAfter} s; bearer requests and other addresses unaffected`,
     );
   } finally {
@@ -157,7 +157,7 @@ Deno.test("every cache and waiting map holds its bound when filled past it", asy
     await hlr.close();
   }
   console.log(
-    `bounds: rates cache ${ratesHeld} tables for 300 tokens; unauthenticated limiter ` +
+    `figure bounds: rates cache ${ratesHeld} tables for 300 tokens; unauthenticated limiter ` +
       `${limiterHeld} windows for ${addresses} addresses; HLR waiting map 1000, the 1001st ` +
       `lookup refused ${refused.code} (retry in ${refused.retry_after_seconds} s) before VertexSMS`,
   );
@@ -207,7 +207,7 @@ Deno.test("request bodies over the limit are refused with 413, with or without C
     });
     assert.equal(await statusOf(callback), 413);
     console.log(
-      "body limit: MAX_BODY_BYTES=2048 → 2048 bytes accepted, 2049 → 413, a 64 KiB chunked " +
+      "figure body limit: MAX_BODY_BYTES=2048 → 2048 bytes accepted, 2049 → 413, a 64 KiB chunked " +
         "body → 413; HLR callbacks over 16 KiB → 413",
     );
   } finally {
@@ -220,13 +220,14 @@ Deno.test("upstream answers over the cap are refused: streamed ones cut short, d
   const auth = { Authorization: `Bearer ${DEMO_TOKENS.full}` };
   const MiB = 1024 * 1024;
   try {
-    h.fake.inject({ kind: "huge", bytes: 64 * MiB, times: 1 });
+    h.fake.inject({ kind: "huge", bytes: 256 * MiB, times: 1 });
     const stream = await modernCall(h.mcpUrl, "get_operator", { operatorId: 493 }, auth);
     const cut = envelopeOf((await stream.json()).result);
     assert.equal(cut.code, "UPSTREAM_BAD_RESPONSE");
     assert.match(String(cut.message), /more than 8388608 bytes/);
     const sent = h.fake.hugeBytesSent();
-    assert.ok(sent < 24 * MiB, `the fake produced ${sent} bytes of 64 MiB`);
+    // What was produced is what was read plus socket and stream buffers: far from all of it.
+    assert.ok(sent < 64 * MiB, `the fake produced ${sent} bytes of 256 MiB`);
 
     h.fake.inject({
       kind: "status",
@@ -239,7 +240,9 @@ Deno.test("upstream answers over the cap are refused: streamed ones cut short, d
     assert.equal(refused.code, "UPSTREAM_BAD_RESPONSE");
     assert.equal(h.fake.count("GET /prefixes"), 1, "not retried");
     console.log(
-      `upstream cap: 8 MiB — a 64 MiB stream was cut after ${(sent / MiB).toFixed(1)} MiB ` +
+      `figure upstream cap: 8 MiB — a 256 MiB stream was cut after ${
+        (sent / MiB).toFixed(1)
+      } MiB ` +
         `had been produced; a declared 9 MiB answer refused from its Content-Length`,
     );
   } finally {

@@ -79,7 +79,7 @@ Deno.test("1,000 concurrent calls over 50 tokens: every upstream request carries
     const rateFetches = h.fake.count("GET /rates");
     const eras = clients.map((c) => c.era);
     console.log(
-      `load: ${outcomes.length} concurrent calls (${TOOLS.length} tools, ${TOKENS} tokens, ` +
+      `figure load: ${outcomes.length} concurrent calls (${TOOLS.length} tools, ${TOKENS} tokens, ` +
         `${eras.filter((e) => e === "2025").length} v1 + ${
           eras.filter((e) => e === "2026").length
         } v2 clients) in ${seconds.toFixed(1)} s, ${failed.length} failed; ` +

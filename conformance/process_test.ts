@@ -110,7 +110,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       const leaks = findLeaks(main.lines, secretsOf(fake)).leaks;
       assert.deepEqual(leaks, []);
       console.log(
-        `shutdown (${signal}): with a call 1 s deep in VertexSMS, new connections refused at ` +
+        `figure shutdown (${signal}): with a call 1 s deep in VertexSMS, new connections refused at ` +
           `once, the call completed (200, ${result.structuredContent.name}), exit 0 after ` +
           `${seconds} s; ${main.lines.length} output lines, ${leaks.length} leaks`,
       );
@@ -148,7 +148,7 @@ Deno.test("the drain is bounded: SHUTDOWN_TIMEOUT_MS cuts a call that would not 
     assert.ok(seconds < 30, `exited after ${seconds} s, not after the 60 s call`);
     const outcome = await call;
     console.log(
-      `shutdown bound: SHUTDOWN_TIMEOUT_MS=300 with a 60 s call in flight → exit 1 after ` +
+      `figure shutdown bound: SHUTDOWN_TIMEOUT_MS=300 with a 60 s call in flight → exit 1 after ` +
         `${seconds.toFixed(1)} s (the call: ${outcome})`,
     );
   } finally {

@@ -176,7 +176,7 @@ Deno.test("no token, SMS text, PIN, full phone number or callback id in the logs
   const tokens = Object.values(TOKENS).flatMap((t) => t.split(" "));
   const carrying = answers.filter((a) => tokens.some((t) => a.includes(t)));
   console.log(
-    `secrets: ${report.lines} log lines scanned for ${report.secrets} secret values ` +
+    `figure secrets: ${report.lines} log lines scanned for ${report.secrets} secret values ` +
       `(${[...kinds].join(", ")}), ${report.leaks.length} leaks; ` +
       `${answers.length} answers checked, ${carrying.length} carry a token`,
   );

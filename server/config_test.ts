@@ -95,7 +95,7 @@ Deno.test("every variable is refused on a bad value, each with one line naming i
     }
   });
   console.log(
-    `config: ${refused.length} of ${names.length} variables refused at start with one line naming them`,
+    `figure config: ${refused.length} of ${names.length} variables refused at start with one line naming them`,
   );
   assert.deepEqual(refused, names);
 });
