@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { TOOLS } from "../tools/mod.ts";
 import { DEMO_TOKENS, type Harness, MODERN, startHarness } from "./harness.ts";
-import { SAMPLE_ARGS } from "./samples.ts";
+import { SAMPLE_ARGS, SAMPLE_HLR_CALLBACK } from "./samples.ts";
 
 /** Generated cases per property (at least 10,000 in all). */
 const RUNS = { envelopes: 2_500, headers: 2_000, argumentsPerTool: 500, callbacks: 1_000 };
@@ -453,12 +453,7 @@ Deno.test("fuzz: hostile envelopes, headers, tool arguments and callbacks never 
           `${id.startsWith("A") ? "B" : "A"}${id.slice(1)}`,
         ),
       );
-      const forged = objectText([
-        ["id", '"1203877133"'],
-        ["error", '"0"'],
-        ["imsi", '"forged"'],
-        ["country", '"LT"'],
-      ]);
+      const forged = JSON.stringify({ ...SAMPLE_HLR_CALLBACK, imsi: "forged" });
       total += await fuzz(
         "callbacks",
         fc.tuple(idLike, fc.oneof(fc.constant(forged), hostileValue, text)),
@@ -482,21 +477,13 @@ Deno.test("fuzz: hostile envelopes, headers, tool arguments and callbacks never 
       // The genuine callback still completes the lookup with the genuine result.
       const genuine = await fetch(url, {
         method: "POST",
-        body: JSON.stringify({
-          id: "1203877133",
-          error: "0",
-          imsi: "2460210051600001",
-          country: "LT",
-          operatorId: 493,
-          mcc: "246",
-          mnc: "021",
-        }),
+        body: JSON.stringify(SAMPLE_HLR_CALLBACK),
       });
       assert.equal(genuine.status, 200);
       await genuine.body?.cancel();
       const result = (await (await waiting).json()).result;
       assert.equal(result.isError, undefined, JSON.stringify(result));
-      assert.equal(result.structuredContent.imsi, "2460210051600001");
+      assert.equal(result.structuredContent.imsi, SAMPLE_HLR_CALLBACK.imsi);
     });
   } finally {
     await h.close();

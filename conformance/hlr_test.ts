@@ -6,16 +6,9 @@
 import assert from "node:assert/strict";
 import { startFake } from "./fake/mod.ts";
 import { CLIENTS, connectV2, DEMO_TOKENS, envelopeOf, startHarness } from "./harness.ts";
+import { SAMPLE_HLR_CALLBACK } from "./samples.ts";
 
-const RESULT = {
-  id: "1203877133",
-  error: "0",
-  imsi: "2460210051600001",
-  country: "LT",
-  operatorId: 493,
-  mcc: "246",
-  mnc: "021",
-};
+const RESULT = SAMPLE_HLR_CALLBACK;
 
 for (const { era, connect } of CLIENTS) {
   Deno.test(`${era}: a callback that lands on another instance completes the lookup (shared KV)`, async () => {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { DEMO_TOKENS, envelopeOf, modernCall, rpc, startHarness } from "./harness.ts";
+import { SAMPLE_HLR_CALLBACK } from "./samples.ts";
 
 const LIST = { jsonrpc: "2.0", id: 1, method: "tools/list" };
 
@@ -144,14 +145,16 @@ Deno.test("every cache and waiting map holds its bound when filled past it", asy
       urls.map((url) => () =>
         statusOf(fetch(url, {
           method: "POST",
-          body: JSON.stringify({ id: "1203877133", error: "0", country: "LT", operatorId: 493 }),
+          body: JSON.stringify(SAMPLE_HLR_CALLBACK),
         }))
       ),
       20,
     );
     assert.ok(delivered.every((s) => s === 200));
     const results = await Promise.all(waiting);
-    assert.ok(results.every((r) => r.result.structuredContent?.lookup_id === "1203877133"));
+    assert.ok(
+      results.every((r) => r.result.structuredContent?.lookup_id === SAMPLE_HLR_CALLBACK.id),
+    );
     assert.equal(hlr.server.app.hlr.waiting, 0);
   } finally {
     await hlr.close();

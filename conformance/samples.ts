@@ -5,6 +5,7 @@
  * left out of those suites silently.
  */
 import type { AnyTool } from "../tools/define.ts";
+import { loadRecordings } from "./fake/recordings.ts";
 
 /** Valid arguments per tool name. */
 export const SAMPLE_ARGS: Readonly<Record<string, Record<string, unknown>>> = {
@@ -23,6 +24,13 @@ export const SAMPLE_ARGS: Readonly<Record<string, Record<string, unknown>>> = {
   get_mobile_prefixes: { country: "LT" },
   correct_phone_number: { numbers: [{ number: "861860698", country: "LT" }] },
 };
+
+/**
+ * The HLR result VertexSMS posts back for the sample `lookup_hlr` (the fake's
+ * `hlr-ok` recording): what a genuine callback carries.
+ */
+export const SAMPLE_HLR_CALLBACK = loadRecordings().find((r) => r.name === "hlr-ok")?.callback
+  ?.body as Record<string, unknown>;
 
 /** The `tools/call` params of a tool's sample. */
 export function sampleCall(tool: AnyTool): { name: string; arguments: Record<string, unknown> } {
