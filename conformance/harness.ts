@@ -99,29 +99,34 @@ export interface Connected {
 
 /** Options of {@link connectV1} and {@link connectV2}. */
 export interface ConnectOptions {
-  /** The transport's `fetch` (to see or add headers per request). */
+  /** The fetch the client's transport uses (e.g. {@link recordingFetch}). */
   fetch?: typeof fetch;
 }
 
-/** Connect the v1 SDK client (2025-era protocol) with a bearer token. */
+/** `requestInit` sending `Authorization: Bearer <token>`; none for `null`. */
+function bearer(token: string | null): RequestInit | undefined {
+  return token === null ? undefined : { headers: { Authorization: `Bearer ${token}` } };
+}
+
+/** Connect the v1 SDK client (2025-era protocol) with a bearer token (`null`: none). */
 export async function connectV1(
   mcpUrl: string,
-  token: string,
+  token: string | null,
   options: ConnectOptions = {},
 ): Promise<Connected> {
   const client = new V1Client({ name: "conformance-v1", version: "1.0.0" });
   const transport = new V1Transport(new URL(mcpUrl), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    requestInit: bearer(token),
     fetch: options.fetch,
   });
   await client.connect(transport);
   return { era: "2025", client, close: () => client.close() };
 }
 
-/** Connect the v2 client pinned to 2026-07-28 with a bearer token. */
+/** Connect the v2 client pinned to 2026-07-28 with a bearer token (`null`: none). */
 export async function connectV2(
   mcpUrl: string,
-  token: string,
+  token: string | null,
   options: ConnectOptions = {},
 ): Promise<Connected> {
   const client = new V2Client(
@@ -129,7 +134,7 @@ export async function connectV2(
     { versionNegotiation: { mode: { pin: MODERN } } },
   );
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    requestInit: bearer(token),
     fetch: options.fetch,
   });
   await client.connect(transport);
