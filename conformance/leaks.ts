@@ -88,28 +88,32 @@ export function secretsOf(fake: FakeVertex): Secret[] {
   return out;
 }
 
-/** Where in `line` the secret occurs, or -1. */
-function locate(line: string, secret: Secret): number {
+/** A function giving where in a line the secret occurs, or -1. */
+function matcher(secret: Secret): (line: string) => number {
   const { kind, value } = secret;
   if (kind === "pin") {
     // A short code: only a whole run of digits counts (not part of a time or id).
-    const match = new RegExp(`(?<![0-9A-Za-z])${value}(?![0-9A-Za-z])`).exec(line);
-    return match ? match.index : -1;
+    const pattern = new RegExp(`(?<![0-9A-Za-z])${value}(?![0-9A-Za-z])`);
+    return (line) => pattern.exec(line)?.index ?? -1;
   }
-  const at = line.indexOf(value);
-  if (at >= 0 || kind !== "sms text") return at;
+  if (kind !== "sms text") return (line) => line.indexOf(value);
   // Texts may be logged JSON-escaped.
-  return line.indexOf(JSON.stringify(value).slice(1, -1));
+  const escaped = JSON.stringify(value).slice(1, -1);
+  return (line) => {
+    const at = line.indexOf(value);
+    return at >= 0 ? at : line.indexOf(escaped);
+  };
 }
 
 /** Scan `lines` for `secrets`. */
 export function findLeaks(lines: readonly string[], secrets: Iterable<Secret>): LeakReport {
   const unique = new Map<string, Secret>();
   for (const s of secrets) unique.set(`${s.kind}\0${s.value}`, s);
+  const matchers = [...unique.values()].map((secret) => ({ secret, locate: matcher(secret) }));
   const leaks: Leak[] = [];
   for (const line of lines) {
-    for (const secret of unique.values()) {
-      const at = locate(line, secret);
+    for (const { secret, locate } of matchers) {
+      const at = locate(line);
       if (at < 0) continue;
       leaks.push({
         kind: secret.kind,
