@@ -13,6 +13,7 @@ import { Logger, type RunningServer, startServer } from "../server/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
 import type { AnyTool } from "../tools/define.ts";
 import { DEMO_TOKENS, type FakeOptions, type FakeVertex, startFake } from "./fake/mod.ts";
+import { consoleLines, findLeaks, type LeakReport, type Secret, secretsOf } from "./leaks.ts";
 
 export { DEMO_TOKENS };
 
@@ -27,6 +28,12 @@ export interface Harness {
   mcpUrl: string;
   /** Every log line the server wrote. */
   logs: string[];
+  /**
+   * Scan the server's log lines, and everything printed to the console since
+   * the harness started, for the fake's secrets (see `leaks.ts`) and `extra`.
+   */
+  scan(extra?: Iterable<Secret>): LeakReport;
+  /** Stop the server (and the fake it started); throws when the scan finds a leak. */
   close(): Promise<void>;
 }
 
@@ -46,6 +53,8 @@ export function startHarness(options: HarnessOptions = {}): Harness {
   const ownFake = options.fake === undefined;
   const fake = options.fake ?? startFake(options.fakeOptions);
   const logs: string[] = [];
+  const printed = consoleLines();
+  const printedFrom = printed.length;
   const server = startServer({
     env: {
       PORT: "0",
@@ -58,14 +67,24 @@ export function startHarness(options: HarnessOptions = {}): Harness {
     logger: new Logger("debug", (line) => logs.push(line)),
     kv: options.kv ?? null,
   });
+  const scan = (extra: Iterable<Secret> = []) =>
+    findLeaks([...logs, ...printed.slice(printedFrom)], [...secretsOf(fake), ...extra]);
   return {
     fake,
     server,
     mcpUrl: `${server.url}/mcp`,
     logs,
+    scan,
     close: async () => {
       await server.shutdown();
       if (ownFake) await fake.shutdown();
+      const { leaks } = scan();
+      if (leaks.length > 0) {
+        throw new Error(
+          `${leaks.length} secret(s) in the logs:\n` +
+            leaks.map((l) => `  ${l.kind} ${l.hint}: ${l.line}`).join("\n"),
+        );
+      }
     },
   };
 }

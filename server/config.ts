@@ -26,6 +26,9 @@ export interface Config {
   unauthRateLimitPerMinute: number;
   trustProxy: boolean;
   hlrCallbackAllowedIps: string[];
+  /** Deno KV location: `""` → Deno's default database, `"off"` → none, else a path or URL. */
+  kvPath: string;
+  shutdownTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -107,6 +110,9 @@ const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) =>
 
 const bool: Parser<boolean> = (raw) =>
   raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : undefined;
+
+/** Anything printable: a file path, a KV Connect URL or `off` (Deno.openKv judges the rest). */
+const kvLocation: Parser<string> = (raw) => /^\P{Cc}{0,4096}$/u.test(raw) ? raw : undefined;
 
 const hostname: Parser<string> = (raw) =>
   /^[A-Za-z0-9.:[\]-]+$/.test(raw) && raw.length <= 255 ? raw : undefined;
@@ -226,6 +232,21 @@ export const VARIABLES = {
     expected: "a comma-separated list of IP addresses or CIDR ranges",
     meaning: "who may deliver HLR callbacks (empty: anyone holding the one-time id)",
     parse: list(cidr),
+  },
+  KV_PATH: {
+    key: "kvPath",
+    default: "",
+    expected: 'a file path, "off", or empty for Deno\'s default database',
+    meaning: "the Deno KV database for state shared between instances (see below)",
+    parse: kvLocation,
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    key: "shutdownTimeoutMs",
+    default: "30000",
+    expected: "an integer between 100 and 600000",
+    meaning:
+      "on SIGTERM/SIGINT, how long in-flight requests may finish before the process exits (exit code 1 if cut short)",
+    parse: integer(100, 600_000),
   },
   LOG_LEVEL: {
     key: "logLevel",

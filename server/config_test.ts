@@ -16,6 +16,8 @@ Deno.test("defaults match the documented table", () => {
   assert.equal(config.unauthRateLimitPerMinute, 60);
   assert.equal(config.trustProxy, false);
   assert.deepEqual(config.hlrCallbackAllowedIps, []);
+  assert.equal(config.kvPath, "");
+  assert.equal(config.shutdownTimeoutMs, 30_000);
   assert.equal(config.logLevel, "info");
 });
 
@@ -54,6 +56,8 @@ const INVALID: Record<VariableName, string> = {
   UNAUTH_RATE_LIMIT_PER_MINUTE: "0",
   TRUST_PROXY: "yes please",
   HLR_CALLBACK_ALLOWED_IPS: "10.0.0.0/33",
+  KV_PATH: "data/\u0007kv.sqlite",
+  SHUTDOWN_TIMEOUT_MS: "30s",
   LOG_LEVEL: "verbose",
 };
 
@@ -77,4 +81,21 @@ Deno.test("loopback hosts", () => {
   for (const host of ["mcp.vertexsms.com", "10.0.0.1", "0.0.0.0"]) {
     assert.ok(!isLoopbackHost(host), host);
   }
+});
+
+Deno.test("every variable is refused on a bad value, each with one line naming it", () => {
+  const names = Object.keys(VARIABLES) as VariableName[];
+  const refused = names.filter((name) => {
+    try {
+      loadConfig({ [name]: INVALID[name] });
+      return false;
+    } catch (error) {
+      return error instanceof ConfigError && error.variable === name &&
+        !error.message.includes("\n");
+    }
+  });
+  console.log(
+    `figure config: ${refused.length} of ${names.length} variables refused at start with one line naming them`,
+  );
+  assert.deepEqual(refused, names);
 });
