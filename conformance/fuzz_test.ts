@@ -436,7 +436,8 @@ Deno.test("fuzz: hostile envelopes, headers, tool arguments and callbacks never 
           params: { name: "lookup_hlr", arguments: { msisdn: "+37069912345", waitSeconds: 30 } },
         }),
       });
-      while (h.server.app.hlr.waiting === 0) await new Promise((r) => setTimeout(r, 5));
+      // The id is reserved before POST /hlr leaves: wait for the request itself.
+      while (h.fake.count("POST /hlr") === 0) await new Promise((r) => setTimeout(r, 5));
       const hlr = h.fake.requests.find((r) => r.path === "/hlr")!;
       const url = (hlr.body as { callBackUrl: string }).callBackUrl;
       const id = url.split("/").pop()!;

@@ -202,7 +202,10 @@ Deno.test("a callback cannot complete another caller's lookup with its own resul
       name: "lookup_hlr",
       arguments: { msisdn: "+37061860698", waitSeconds: 10 },
     });
-    while (h.server.app.hlr.waiting < 2) await new Promise((r) => setTimeout(r, 5));
+    // Both lookups have reserved their ids and reached VertexSMS (the fake) before we post.
+    while (h.server.app.hlr.waiting < 2 || h.fake.count("POST /hlr") < 2) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const urlOf = (token: string) =>
       (h.fake.requests.find((r) => r.path === "/hlr" && r.token === token)!.body as {
         callBackUrl: string;
