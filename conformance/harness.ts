@@ -7,6 +7,8 @@
 import { Client as V2Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import { ElicitRequestSchema as V1ElicitRequest } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Logger, type RunningServer, startServer } from "../server/mod.ts";
@@ -78,24 +80,61 @@ export interface Connected {
   close(): Promise<void>;
 }
 
+/** The user's side of an elicitation, as a test plays it. */
+export type ElicitationAnswer = { action: "accept" | "decline" | "cancel" };
+
+/** Optional client behaviour for {@link connectV1} and {@link connectV2}. */
+export interface ConnectOptions {
+  /** Extra HTTP headers on every request (e.g. `Idempotency-Key`). */
+  headers?: Record<string, string>;
+  /** Declare form elicitation and answer every `elicitation/create` with this. */
+  elicitation?: (params: { message: string }) => ElicitationAnswer;
+  /** The transport's fetch (e.g. to play a load balancer between instances). */
+  fetch?: typeof fetch;
+}
+
 /** Connect the v1 SDK client (2025-era protocol) with a bearer token. */
-export async function connectV1(mcpUrl: string, token: string): Promise<Connected> {
-  const client = new V1Client({ name: "conformance-v1", version: "1.0.0" });
+export async function connectV1(
+  mcpUrl: string,
+  token: string,
+  options: ConnectOptions = {},
+): Promise<Connected> {
+  const client = new V1Client(
+    { name: "conformance-v1", version: "1.0.0" },
+    options.elicitation ? { capabilities: { elicitation: { form: {} } } } : undefined,
+  );
+  const answer = options.elicitation;
+  if (answer) {
+    client.setRequestHandler(V1ElicitRequest, (request) => answer(request.params));
+  }
   const transport = new V1Transport(new URL(mcpUrl), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    requestInit: { headers: { Authorization: `Bearer ${token}`, ...options.headers } },
+    fetch: options.fetch,
   });
   await client.connect(transport);
   return { era: "2025", client, close: () => client.close() };
 }
 
 /** Connect the v2 client pinned to 2026-07-28 with a bearer token. */
-export async function connectV2(mcpUrl: string, token: string): Promise<Connected> {
+export async function connectV2(
+  mcpUrl: string,
+  token: string,
+  options: ConnectOptions = {},
+): Promise<Connected> {
   const client = new V2Client(
     { name: "conformance-v2", version: "1.0.0" },
-    { versionNegotiation: { mode: { pin: MODERN } } },
+    {
+      versionNegotiation: { mode: { pin: MODERN } },
+      ...(options.elicitation ? { capabilities: { elicitation: { form: {} } } } : {}),
+    },
   );
+  const answer = options.elicitation;
+  if (answer) {
+    client.setRequestHandler("elicitation/create", (request) => answer(request.params));
+  }
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    requestInit: { headers: { Authorization: `Bearer ${token}`, ...options.headers } },
+    fetch: options.fetch,
   });
   await client.connect(transport);
   return { era: "2026", client, close: () => client.close() };

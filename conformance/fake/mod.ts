@@ -87,6 +87,8 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
   let faults: Fault[] = [];
   const inflight = new Set<Promise<void>>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Slow answers still waiting: shutdown wakes them so the server can drain. */
+  const sleepers = new Set<() => void>();
   let seq = 0;
 
   const takeFault = (route: string): Fault | undefined => {
@@ -107,12 +109,14 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
           headers: fault.headers,
         });
       case "slow":
-        await new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            resolve(undefined);
-          }, fault.delayMs ?? 1000);
-          timers.add(timer);
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            sleepers.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, fault.delayMs ?? 1000);
+          sleepers.add(wake);
         });
         return undefined;
       case "not-json":
@@ -284,6 +288,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
     shutdown: async () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
+      for (const wake of [...sleepers]) wake();
       await Promise.all(inflight);
       await server.shutdown();
     },
