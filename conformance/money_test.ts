@@ -234,6 +234,25 @@ Deno.test("the spend cap needs a price: a send-only token is refused before send
   }
 });
 
+Deno.test("a token that may not read rates still gets an (unpriced) quote and its token", async () => {
+  const h = startHarness();
+  const c = await connectV2(h.mcpUrl, DEMO_TOKENS["sms:send"]);
+  try {
+    const result = await c.client.callTool({
+      name: "send_sms",
+      arguments: { ...SMS, dryRun: true },
+    });
+    assert.notEqual(result.isError, true, result.content?.[0]?.text);
+    const quote = result.structuredContent;
+    assert.deepEqual([quote.rate_eur, quote.estimated_cost_eur, quote.parts], [null, null, 1]);
+    assert.equal(typeof quote.confirmation_token, "string");
+    assert.equal(sends(h), 0);
+  } finally {
+    await c.close();
+    await h.close();
+  }
+});
+
 Deno.test("a throttled send that VertexSMS refuses gives its count back", async () => {
   await withClient(connectV2, { SMS_SENDS_PER_MINUTE: "1" }, async (h, call) => {
     assert.equal(envelopeOf(await call({ ...SMS, from: "NotMine" })).code, "VERTEX_SEND_FAILED");

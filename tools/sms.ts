@@ -1,6 +1,7 @@
 /** Scope `sms:send`: sending SMS (billable). */
 import { z } from "zod";
 import { defineTool, type SmsQuote } from "./define.ts";
+import { ServiceError } from "../server/errors.ts";
 import { quoteSms } from "./pricing.ts";
 import { countParts, encodingFor, firstNonGsm } from "./sms_encoding.ts";
 import { country, E164, idempotencyKey, upstreamDigits } from "./schemas.ts";
@@ -105,6 +106,9 @@ const NotSent = z.object({
 
 const Output = z.union([Sent, Quote, NotSent]);
 
+/** A quote without a price. */
+const UNPRICED: SmsQuote = { country: null, rateEur: null, costEur: null, costMicros: null };
+
 /** The confirmation question: recipient, sender, text preview, parts and cost. */
 function question(
   input: { to: string; from: string; message: string; scheduled?: string },
@@ -158,7 +162,11 @@ export const sendSms = defineTool({
     const parts = countParts(args.message, encoding);
     const quote = () => quoteSms(ctx, { to: args.to, correctBy: args.correctBy, parts });
     if (dryRun) {
-      const q = await quote();
+      // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
+      const q = await quote().catch((thrown) => {
+        if (thrown instanceof ServiceError && thrown.facts.requiredScope) return UNPRICED;
+        throw thrown;
+      });
       const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms", args);
       return {
         dry_run: true as const,
