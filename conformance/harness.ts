@@ -72,6 +72,43 @@ export function startHarness(options: HarnessOptions = {}): Harness {
   };
 }
 
+/** Two server instances on one fake and one Deno KV file, as behind a load balancer. */
+export interface Pair {
+  fake: FakeVertex;
+  a: Harness;
+  b: Harness;
+  close(): Promise<void>;
+}
+
+/**
+ * Start instances B then A, sharing a fake and a fresh KV file; `envA` may
+ * derive A's extra environment from B (e.g. `PUBLIC_URL` pointing at B).
+ */
+export async function startPair(
+  env: Record<string, string> = {},
+  envA: (b: Harness) => Record<string, string> = () => ({}),
+): Promise<Pair> {
+  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
+  const kvA = await Deno.openKv(path);
+  const kvB = await Deno.openKv(path);
+  const fake = startFake();
+  const b = startHarness({ fake, kv: kvB, env });
+  const a = startHarness({ fake, kv: kvA, env: { ...env, ...envA(b) } });
+  return {
+    fake,
+    a,
+    b,
+    close: async () => {
+      await a.close();
+      await b.close();
+      await fake.shutdown();
+      kvA.close();
+      kvB.close();
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
 /** A connected client of either era, with the calls the suite uses. */
 export interface Connected {
   era: "2025" | "2026";

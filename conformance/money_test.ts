@@ -7,7 +7,6 @@
  * the per-token throttles and the spend cap.
  */
 import assert from "node:assert/strict";
-import { startFake } from "./fake/mod.ts";
 import {
   CLIENTS,
   connectV1,
@@ -19,6 +18,7 @@ import {
   MODERN,
   rpc,
   startHarness,
+  startPair,
 } from "./harness.ts";
 
 const TOKEN = DEMO_TOKENS.full;
@@ -433,31 +433,8 @@ for (const { era, connect } of CLIENTS) {
   });
 }
 
-/** Two instances on one fake and one Deno KV file, as behind a load balancer. */
-async function twoInstances(env: Record<string, string> = {}) {
-  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
-  const kvA = await Deno.openKv(path);
-  const kvB = await Deno.openKv(path);
-  const fake = startFake();
-  const a = startHarness({ fake, kv: kvA, env });
-  const b = startHarness({ fake, kv: kvB, env });
-  return {
-    fake,
-    a,
-    b,
-    close: async () => {
-      await a.close();
-      await b.close();
-      await fake.shutdown();
-      kvA.close();
-      kvB.close();
-      await Deno.remove(path).catch(() => {});
-    },
-  };
-}
-
 Deno.test("concurrent duplicates on two instances sharing KV: one send (KV-kept secret)", async () => {
-  const pair = await twoInstances();
+  const pair = await startPair();
   const ca = await connectV2(pair.a.mcpUrl, TOKEN);
   const cb = await connectV1(pair.b.mcpUrl, TOKEN);
   try {
@@ -478,7 +455,7 @@ Deno.test("concurrent duplicates on two instances sharing KV: one send (KV-kept 
 });
 
 Deno.test("the per-minute limit holds across two instances (STATE_SECRET)", async () => {
-  const pair = await twoInstances({
+  const pair = await startPair({
     SMS_SENDS_PER_MINUTE: "1",
     STATE_SECRET: "a-shared-secret-of-32-bytes-or-more",
   });
@@ -498,7 +475,7 @@ Deno.test("the per-minute limit holds across two instances (STATE_SECRET)", asyn
 });
 
 Deno.test("2026: a confirmation started on one instance completes on another", async () => {
-  const pair = await twoInstances({ STATE_SECRET: "a-shared-secret-of-32-bytes-or-more" });
+  const pair = await startPair({ STATE_SECRET: "a-shared-secret-of-32-bytes-or-more" });
   const asked: string[] = [];
   // A load balancer's choice: the first round goes to A, the retry with the answer to B.
   const balance: typeof fetch = (input, init) => {

@@ -38,6 +38,7 @@ import { IDEMPOTENCY_KEY } from "../tools/schemas.ts";
 import { asServiceError, type ErrorFacts, ServiceError } from "./errors.ts";
 import { formatEur } from "./eur.ts";
 import type { Expiring, GuardStore, StoreEntry, StoreKey } from "./guard_store.ts";
+import { sleep } from "./sleep.ts";
 import {
   base64url,
   deriveKey,
@@ -353,7 +354,7 @@ export class Money implements MoneyGuards {
     const local = this.#inflight.get(slot.id);
     if (local) return await abortable(local, ctx.signal);
     while (this.#now() < until) {
-      await sleep(this.#pollMs, ctx.signal);
+      await abortable(sleep(this.#pollMs, ctx.signal), ctx.signal);
       const [entry] = await this.#store.getMany<KeyRecord>([slot.key]);
       if (entry!.versionstamp !== seen.versionstamp) return;
     }
@@ -670,22 +671,6 @@ function overLimit(p: Limit, window: Window, add: number, now: number): ServiceE
 
 function encode(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(text);
-}
-
-/** Sleep `ms`; reject (cancelled) when `signal` aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return abortable(
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-    }),
-    signal,
-  );
 }
 
 /** `promise`, or a rejection once `signal` aborts (the call was cancelled). */
