@@ -202,14 +202,15 @@ export class Money implements MoneyGuards {
       if (earlier) return earlier.output as T;
     }
     let quote: SmsQuote | null | undefined;
-    const binding = await this.#binding(ctx, call.tool, call.args);
+    const binding = () => this.#binding(ctx, call.tool, call.args);
     if (ctx.confirm) {
       quote = await call.quote().catch(unlessScope);
-      const answer = await ctx.confirm({ message: call.question(quote), binding });
+      const question = { message: call.question(quote), binding: await binding() };
+      const answer = await ctx.confirm(question);
       if (answer !== "accept") return call.declined(answer);
     }
     if (call.confirmationToken !== undefined) {
-      await this.#checkToken(call.confirmationToken, binding);
+      await this.#checkToken(call.confirmationToken, await binding());
     } else if (this.#requireConfirmation && !ctx.confirm) {
       throw confirmationNeeded();
     }
@@ -331,11 +332,14 @@ export class Money implements MoneyGuards {
           ? { s: "unknown", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS }
           : { s: "failed", fp: slot.fp, box, exp: now + this.#leaseMs };
       }
+      // The caller gets its outcome even if the store fails now: the claim then stays
+      // pending, and repeats read it as an unknown outcome once its lease is over.
       await this.#store.commit({
         checks: [],
         sets: [{ key: slot.key, value: record }],
         deletes: [],
-      });
+      })
+        .catch(() => {});
       if ("error" in outcome) throw outcome.error;
       return outcome.output;
     } finally {
