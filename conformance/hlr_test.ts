@@ -4,21 +4,15 @@
  * route's refusals; HLR_TIMEOUT and HLR_UNAVAILABLE.
  */
 import assert from "node:assert/strict";
-import { startFake } from "./fake/mod.ts";
-import { CLIENTS, connectV2, DEMO_TOKENS, envelopeOf, startHarness } from "./harness.ts";
+import { CLIENTS, connectV2, DEMO_TOKENS, envelopeOf, startHarness, startPair } from "./harness.ts";
 import { SAMPLE_HLR_CALLBACK } from "./samples.ts";
 
 const RESULT = SAMPLE_HLR_CALLBACK;
 
 for (const { era, connect } of CLIENTS) {
   Deno.test(`${era}: a callback that lands on another instance completes the lookup (shared KV)`, async () => {
-    const path = await Deno.makeTempFile({ suffix: ".sqlite" });
-    const kvA = await Deno.openKv(path);
-    const kvB = await Deno.openKv(path);
-    const fake = startFake();
     // B is where the load balancer sends VertexSMS's callback: A's PUBLIC_URL points there.
-    const b = startHarness({ fake, kv: kvB });
-    const a = startHarness({ fake, kv: kvA, env: { PUBLIC_URL: b.server.url } });
+    const { fake, a, b, close } = await startPair({}, (b) => ({ PUBLIC_URL: b.server.url }));
     const c = await connect(a.mcpUrl, DEMO_TOKENS["hlr:lookup"]);
     try {
       const result = await c.client.callTool({
@@ -37,12 +31,7 @@ for (const { era, connect } of CLIENTS) {
       assert.ok(!a.logs.some((l) => l.includes("/callbacks/hlr/")), "not instance A");
     } finally {
       await c.close();
-      await a.close();
-      await b.close();
-      await fake.shutdown();
-      kvA.close();
-      kvB.close();
-      await Deno.remove(path).catch(() => {});
+      await close();
     }
   });
 }

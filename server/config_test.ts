@@ -19,6 +19,25 @@ Deno.test("defaults match the documented table", () => {
   assert.equal(config.kvPath, "");
   assert.equal(config.shutdownTimeoutMs, 30_000);
   assert.equal(config.logLevel, "info");
+  assert.equal(config.smsSendsPerMinute, 20);
+  assert.equal(config.smsRecipientsPerHour, 100);
+  assert.equal(config.smsDailySpendCapMicros, 0, "no spend cap by default");
+  assert.equal(config.smsRequireConfirmation, false);
+  assert.equal(config.stateSecret, "");
+});
+
+Deno.test("money settings: caps in EUR become micro-euros; 0 switches limits off", () => {
+  const config = loadConfig({
+    SMS_DAILY_SPEND_CAP_EUR: "12.50",
+    SMS_SENDS_PER_MINUTE: "0",
+    SMS_REQUIRE_CONFIRMATION: "true",
+    STATE_SECRET: "x".repeat(32),
+  });
+  assert.equal(config.smsDailySpendCapMicros, 12_500_000);
+  assert.equal(config.smsSendsPerMinute, 0);
+  assert.equal(config.smsRequireConfirmation, true);
+  assert.equal(config.stateSecret, "x".repeat(32));
+  assert.equal(loadConfig({ SMS_DAILY_SPEND_CAP_EUR: "0" }).smsDailySpendCapMicros, 0);
 });
 
 Deno.test("PUBLIC_URL is normalised: lower-case host, no trailing slash", () => {
@@ -58,8 +77,16 @@ const INVALID: Record<VariableName, string> = {
   HLR_CALLBACK_ALLOWED_IPS: "10.0.0.0/33",
   KV_PATH: "data/\u0007kv.sqlite",
   SHUTDOWN_TIMEOUT_MS: "30s",
+  SMS_SENDS_PER_MINUTE: "-1",
+  SMS_RECIPIENTS_PER_HOUR: "lots",
+  SMS_DAILY_SPEND_CAP_EUR: "€25",
+  SMS_REQUIRE_CONFIRMATION: "maybe",
+  STATE_SECRET: "too-short-to-sign-anything",
   LOG_LEVEL: "verbose",
 };
+
+/** Variables whose value must never appear, not even in a refusal. */
+const SECRET: ReadonlySet<VariableName> = new Set(["STATE_SECRET"]);
 
 for (const name of Object.keys(VARIABLES) as VariableName[]) {
   Deno.test(`an invalid ${name} is refused with one line naming it`, () => {
@@ -68,7 +95,11 @@ for (const name of Object.keys(VARIABLES) as VariableName[]) {
       assert.equal(error.variable, name);
       assert.ok(!error.message.includes("\n"));
       assert.match(error.message, new RegExp(`^Invalid configuration: ${name} must be `));
-      assert.ok(error.message.includes(JSON.stringify(INVALID[name])));
+      assert.equal(
+        error.message.includes(JSON.stringify(INVALID[name])),
+        !SECRET.has(name),
+        SECRET.has(name) ? "a secret is never echoed" : "the value is quoted",
+      );
       return true;
     });
   });
