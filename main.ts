@@ -1,30 +1,51 @@
 /**
  * Entry point: `deno task start`. Reads the configuration, opens Deno KV,
- * serves until SIGINT/SIGTERM, then drains in-flight requests and exits 0.
+ * serves until SIGINT/SIGTERM, then drains in-flight requests (at most
+ * `SHUTDOWN_TIMEOUT_MS`) and exits 0, or 1 when the drain was cut short.
  */
-import { ConfigError, loadConfig, Logger, readEnv, startServer } from "./server/mod.ts";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  Logger,
+  readEnv,
+  startServer,
+} from "./server/mod.ts";
 import { TOOLS } from "./tools/mod.ts";
 
-/** How long a shutdown waits for in-flight requests before giving up. */
-const DRAIN_MS = 30_000;
-
-/** Open Deno KV as `KV_PATH` says: unset → Deno's default database, `off` → none. */
-async function openKv(path: string | undefined): Promise<Deno.Kv | null> {
-  if (path === "off") return null;
+/** Open Deno KV as `KV_PATH` says: empty → Deno's default database, `off` → none. */
+async function openKv(config: Config): Promise<Deno.Kv | null> {
+  if (config.kvPath === "off") return null;
   if (typeof Deno.openKv !== "function") return null;
-  return await Deno.openKv(path || undefined);
+  try {
+    return await Deno.openKv(config.kvPath || undefined);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new ConfigError(
+      "KV_PATH",
+      `a Deno KV database this process can open (${reason})`,
+      config.kvPath,
+    );
+  }
 }
 
-if (import.meta.main) {
-  const env = readEnv();
-  let config;
+/** Configuration and KV, or one line on stderr and exit code 1. */
+async function prepare(
+  env: Record<string, string | undefined>,
+): Promise<{ config: Config; kv: Deno.Kv | null }> {
   try {
-    config = loadConfig(env);
+    const config = loadConfig(env);
+    return { config, kv: await openKv(config) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
     Deno.exit(1);
   }
+}
+
+if (import.meta.main) {
+  const env = readEnv();
+  const { config, kv } = await prepare(env);
   const logger = new Logger(config.logLevel);
   if (Deno.env.get("DENO_DEPLOY") && !env.PUBLIC_URL?.trim()) {
     logger.warn("PUBLIC_URL is not set", {
@@ -32,7 +53,6 @@ if (import.meta.main) {
         "set it to this app's https URL: the OAuth metadata and HLR callbacks are built from it",
     });
   }
-  const kv = await openKv(Deno.env.get("KV_PATH"));
   const server = startServer({ env, tools: TOOLS, logger, kv });
   logger.info("listening", {
     address: `${server.addr.hostname}:${server.addr.port}`,
@@ -40,11 +60,18 @@ if (import.meta.main) {
     upstream: config.vertexApiUrl,
     kv: kv ? "on" : "off",
   });
+  let stopping = false;
   const stop = async (signal: string) => {
-    logger.info("shutting down", { signal });
+    if (stopping) {
+      // A second signal does not wait any longer.
+      logger.warn("stopped without draining", { signal });
+      Deno.exit(1);
+    }
+    stopping = true;
+    logger.info("shutting down", { signal, timeout_ms: config.shutdownTimeoutMs });
     const drained = await Promise.race([
       server.shutdown().then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), DRAIN_MS)),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs)),
     ]);
     kv?.close();
     logger.info("stopped", { drained });

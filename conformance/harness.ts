@@ -7,12 +7,15 @@
 import { Client as V2Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import { ElicitRequestSchema as V1ElicitRequest } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Logger, type RunningServer, startServer } from "../server/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
 import type { AnyTool } from "../tools/define.ts";
 import { DEMO_TOKENS, type FakeOptions, type FakeVertex, startFake } from "./fake/mod.ts";
+import { consoleLines, findLeaks, type LeakReport, type Secret, secretsOf } from "./leaks.ts";
 
 export { DEMO_TOKENS };
 
@@ -27,6 +30,12 @@ export interface Harness {
   mcpUrl: string;
   /** Every log line the server wrote. */
   logs: string[];
+  /**
+   * Scan the server's log lines, and everything printed to the console since
+   * the harness started, for the fake's secrets (see `leaks.ts`) and `extra`.
+   */
+  scan(extra?: Iterable<Secret>): LeakReport;
+  /** Stop the server (and the fake it started); throws when the scan finds a leak. */
   close(): Promise<void>;
 }
 
@@ -46,6 +55,8 @@ export function startHarness(options: HarnessOptions = {}): Harness {
   const ownFake = options.fake === undefined;
   const fake = options.fake ?? startFake(options.fakeOptions);
   const logs: string[] = [];
+  const printed = consoleLines();
+  const printedFrom = printed.length;
   const server = startServer({
     env: {
       PORT: "0",
@@ -58,14 +69,61 @@ export function startHarness(options: HarnessOptions = {}): Harness {
     logger: new Logger("debug", (line) => logs.push(line)),
     kv: options.kv ?? null,
   });
+  const scan = (extra: Iterable<Secret> = []) =>
+    findLeaks([...logs, ...printed.slice(printedFrom)], [...secretsOf(fake), ...extra]);
   return {
     fake,
     server,
     mcpUrl: `${server.url}/mcp`,
     logs,
+    scan,
     close: async () => {
       await server.shutdown();
       if (ownFake) await fake.shutdown();
+      const { leaks } = scan();
+      if (leaks.length > 0) {
+        throw new Error(
+          `${leaks.length} secret(s) in the logs:\n` +
+            leaks.map((l) => `  ${l.kind} ${l.hint}: ${l.line}`).join("\n"),
+        );
+      }
+    },
+  };
+}
+
+/** Two server instances on one fake and one Deno KV file, as behind a load balancer. */
+export interface Pair {
+  fake: FakeVertex;
+  a: Harness;
+  b: Harness;
+  close(): Promise<void>;
+}
+
+/**
+ * Start instances B then A, sharing a fake and a fresh KV file; `envA` may
+ * derive A's extra environment from B (e.g. `PUBLIC_URL` pointing at B).
+ */
+export async function startPair(
+  env: Record<string, string> = {},
+  envA: (b: Harness) => Record<string, string> = () => ({}),
+): Promise<Pair> {
+  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
+  const kvA = await Deno.openKv(path);
+  const kvB = await Deno.openKv(path);
+  const fake = startFake();
+  const b = startHarness({ fake, kv: kvB, env });
+  const a = startHarness({ fake, kv: kvA, env: { ...env, ...envA(b) } });
+  return {
+    fake,
+    a,
+    b,
+    close: async () => {
+      await a.close();
+      await b.close();
+      await fake.shutdown();
+      kvA.close();
+      kvB.close();
+      await Deno.remove(path).catch(() => {});
     },
   };
 }
@@ -78,15 +136,22 @@ export interface Connected {
   close(): Promise<void>;
 }
 
-/** Options of {@link connectV1} and {@link connectV2}. */
+/** The user's side of an elicitation, as a test plays it. */
+export type ElicitationAnswer = { action: "accept" | "decline" | "cancel" };
+
+/** Optional client behaviour for {@link connectV1} and {@link connectV2}. */
 export interface ConnectOptions {
-  /** The fetch the client's transport uses (e.g. {@link recordingFetch}). */
+  /** Extra HTTP headers on every request (e.g. `Idempotency-Key`). */
+  headers?: Record<string, string>;
+  /** Declare form elicitation and answer every `elicitation/create` with this. */
+  elicitation?: (params: { message: string }) => ElicitationAnswer;
+  /** The transport's fetch (e.g. {@link recordingFetch}, or a load balancer between instances). */
   fetch?: typeof fetch;
 }
 
-/** `requestInit` sending `Authorization: Bearer <token>`; none for `null`. */
-function bearer(token: string | null): RequestInit | undefined {
-  return token === null ? undefined : { headers: { Authorization: `Bearer ${token}` } };
+/** `requestInit` sending `Authorization: Bearer <token>` (none for `null`) and extra headers. */
+function bearer(token: string | null, headers: Record<string, string> = {}): RequestInit {
+  return { headers: token === null ? headers : { Authorization: `Bearer ${token}`, ...headers } };
 }
 
 /** Connect the v1 SDK client (2025-era protocol) with a bearer token (`null`: none). */
@@ -95,9 +160,16 @@ export async function connectV1(
   token: string | null,
   options: ConnectOptions = {},
 ): Promise<Connected> {
-  const client = new V1Client({ name: "conformance-v1", version: "1.0.0" });
+  const client = new V1Client(
+    { name: "conformance-v1", version: "1.0.0" },
+    options.elicitation ? { capabilities: { elicitation: { form: {} } } } : undefined,
+  );
+  const answer = options.elicitation;
+  if (answer) {
+    client.setRequestHandler(V1ElicitRequest, (request) => answer(request.params));
+  }
   const transport = new V1Transport(new URL(mcpUrl), {
-    requestInit: bearer(token),
+    requestInit: bearer(token, options.headers),
     fetch: options.fetch,
   });
   await client.connect(transport);
@@ -112,10 +184,17 @@ export async function connectV2(
 ): Promise<Connected> {
   const client = new V2Client(
     { name: "conformance-v2", version: "1.0.0" },
-    { versionNegotiation: { mode: { pin: MODERN } } },
+    {
+      versionNegotiation: { mode: { pin: MODERN } },
+      ...(options.elicitation ? { capabilities: { elicitation: { form: {} } } } : {}),
+    },
   );
+  const answer = options.elicitation;
+  if (answer) {
+    client.setRequestHandler("elicitation/create", (request) => answer(request.params));
+  }
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
-    requestInit: bearer(token),
+    requestInit: bearer(token, options.headers),
     fetch: options.fetch,
   });
   await client.connect(transport);

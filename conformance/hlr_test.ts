@@ -4,28 +4,15 @@
  * route's refusals; HLR_TIMEOUT and HLR_UNAVAILABLE.
  */
 import assert from "node:assert/strict";
-import { startFake } from "./fake/mod.ts";
-import { CLIENTS, connectV2, DEMO_TOKENS, envelopeOf, startHarness } from "./harness.ts";
+import { CLIENTS, connectV2, DEMO_TOKENS, envelopeOf, startHarness, startPair } from "./harness.ts";
+import { SAMPLE_HLR_CALLBACK } from "./samples.ts";
 
-const RESULT = {
-  id: "1203877133",
-  error: "0",
-  imsi: "2460210051600001",
-  country: "LT",
-  operatorId: 493,
-  mcc: "246",
-  mnc: "021",
-};
+const RESULT = SAMPLE_HLR_CALLBACK;
 
 for (const { era, connect } of CLIENTS) {
   Deno.test(`${era}: a callback that lands on another instance completes the lookup (shared KV)`, async () => {
-    const path = await Deno.makeTempFile({ suffix: ".sqlite" });
-    const kvA = await Deno.openKv(path);
-    const kvB = await Deno.openKv(path);
-    const fake = startFake();
     // B is where the load balancer sends VertexSMS's callback: A's PUBLIC_URL points there.
-    const b = startHarness({ fake, kv: kvB });
-    const a = startHarness({ fake, kv: kvA, env: { PUBLIC_URL: b.server.url } });
+    const { fake, a, b, close } = await startPair({}, (b) => ({ PUBLIC_URL: b.server.url }));
     const c = await connect(a.mcpUrl, DEMO_TOKENS["hlr:lookup"]);
     try {
       const result = await c.client.callTool({
@@ -44,12 +31,7 @@ for (const { era, connect } of CLIENTS) {
       assert.ok(!a.logs.some((l) => l.includes("/callbacks/hlr/")), "not instance A");
     } finally {
       await c.close();
-      await a.close();
-      await b.close();
-      await fake.shutdown();
-      kvA.close();
-      kvB.close();
-      await Deno.remove(path).catch(() => {});
+      await close();
     }
   });
 }
@@ -162,6 +144,89 @@ Deno.test("a loopback PUBLIC_URL with a remote upstream: HLR_UNAVAILABLE before 
     assert.equal(h.server.app.hlr.waiting, 0);
   } finally {
     await c.close();
+    await h.close();
+  }
+});
+
+for (const shared of [false, true]) {
+  Deno.test(`an expired id answers 404 once the lookup gave up (${shared ? "shared KV" : "in process"})`, async () => {
+    const path = shared ? await Deno.makeTempFile({ suffix: ".sqlite" }) : undefined;
+    const kv = path ? await Deno.openKv(path) : null;
+    const h = startHarness({ kv });
+    const c = await connectV2(h.mcpUrl, DEMO_TOKENS.full);
+    try {
+      const result = await c.client.callTool({
+        name: "lookup_hlr",
+        arguments: { msisdn: "+37069900000", waitSeconds: 1 },
+      });
+      assert.equal(envelopeOf(result).code, "HLR_TIMEOUT");
+      const hlr = h.fake.requests.find((r) => r.path === "/hlr")!;
+      const late = await fetch((hlr.body as { callBackUrl: string }).callBackUrl, {
+        method: "POST",
+        body: JSON.stringify({ ...RESULT, id: "1203877135" }),
+      });
+      assert.equal(late.status, 404);
+      await late.body?.cancel();
+      assert.equal(h.server.app.hlr.waiting, 0);
+    } finally {
+      await c.close();
+      await h.close();
+      kv?.close();
+      if (path) await Deno.remove(path).catch(() => {});
+    }
+  });
+}
+
+Deno.test("a callback cannot complete another caller's lookup with its own result", async () => {
+  const h = startHarness();
+  h.fake.inject({ kind: "no-callback" });
+  const a = await connectV2(h.mcpUrl, DEMO_TOKENS.full);
+  const b = await connectV2(h.mcpUrl, DEMO_TOKENS["hlr:lookup"]);
+  try {
+    const lookupA = a.client.callTool({
+      name: "lookup_hlr",
+      arguments: { msisdn: "+37069912345", waitSeconds: 10 },
+    });
+    const lookupB = b.client.callTool({
+      name: "lookup_hlr",
+      arguments: { msisdn: "+37061860698", waitSeconds: 10 },
+    });
+    // Both lookups have reserved their ids and reached VertexSMS (the fake) before we post.
+    while (h.server.app.hlr.waiting < 2 || h.fake.count("POST /hlr") < 2) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const urlOf = (token: string) =>
+      (h.fake.requests.find((r) => r.path === "/hlr" && r.token === token)!.body as {
+        callBackUrl: string;
+      }).callBackUrl;
+    const post = async (url: string, body: unknown) => {
+      const res = await fetch(url, { method: "POST", body: JSON.stringify(body) });
+      await res.body?.cancel();
+      return res.status;
+    };
+    const resultB = {
+      id: "1203877136",
+      error: "0",
+      imsi: "246010051600002",
+      country: "LT",
+      operatorId: 493,
+      mcc: "246",
+      mnc: "001",
+    };
+    // B's result, delivered to A's callback URL: A refuses it, B keeps waiting.
+    assert.equal(await post(urlOf(DEMO_TOKENS.full), resultB), 200);
+    const errorA = envelopeOf(await lookupA);
+    assert.equal(errorA.code, "UPSTREAM_BAD_RESPONSE");
+    assert.equal(h.server.app.hlr.waiting, 1, "B still waits");
+    // B's own URL completes B; A's is spent.
+    assert.equal(await post(urlOf(DEMO_TOKENS["hlr:lookup"]), resultB), 200);
+    const okB = await lookupB;
+    assert.equal(okB.structuredContent.lookup_id, "1203877136");
+    assert.equal(okB.structuredContent.imsi, "246010051600002");
+    assert.equal(await post(urlOf(DEMO_TOKENS.full), RESULT), 404);
+  } finally {
+    await a.close();
+    await b.close();
     await h.close();
   }
 });

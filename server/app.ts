@@ -28,7 +28,9 @@ import { originCheck } from "./middleware/origin.ts";
 import { FixedWindowLimiter } from "./middleware/rate_limit.ts";
 import { rpcBody, rpcError } from "./middleware/rpc_body.ts";
 import type { AppEnv } from "./middleware/types.ts";
-import { createPrincipalHasher } from "./principal.ts";
+import { KvGuardStore, MemoryGuardStore } from "./guard_store.ts";
+import { Money } from "./money.ts";
+import { createPrincipalHasher, deriveKey, memo, resolveSecret } from "./principal.ts";
 import { RatesCache } from "./rates_cache.ts";
 import { SERVER_NAME, VERSION } from "./version.ts";
 import { parseHlrCallback, VertexClient } from "./vertex.ts";
@@ -47,8 +49,12 @@ export interface App {
   fetch: (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   hlr: HlrBroker;
   rates: RatesCache;
+  money: Money;
   unauthLimiter: FixedWindowLimiter;
 }
+
+/** Longest an HLR lookup waits for its callback (`lookup_hlr`'s `waitSeconds` maximum). */
+const LONGEST_HLR_WAIT_MS = 30_000;
 
 /** Largest HLR callback body accepted (real ones are a few hundred bytes). */
 const MAX_CALLBACK_BYTES = 16 * 1024;
@@ -102,13 +108,34 @@ export function createApp(options: AppOptions): App {
   const callbacksReachable = !isLoopbackHost(publicHost) || isLoopbackHost(vertex.host);
   const unauthLimiter = new FixedWindowLimiter(config.unauthRateLimitPerMinute, 60_000);
 
+  const kv = options.kv ?? null;
+  // Resolved on first use (a KV read at most); every key of the guards derives from it.
+  const secret = memo(async () => {
+    const { secret, origin } = await resolveSecret(config.stateSecret, kv);
+    logger.info("state secret", { origin });
+    return secret;
+  });
+  const money = new Money({
+    store: kv ? new KvGuardStore(kv) : new MemoryGuardStore(),
+    secret,
+    limits: {
+      sendsPerMinute: config.smsSendsPerMinute,
+      recipientsPerHour: config.smsRecipientsPerHour,
+      dailySpendCapMicros: config.smsDailySpendCapMicros,
+    },
+    requireConfirmation: config.smsRequireConfirmation,
+    // A billable call is one upstream call, plus the callback wait for HLR, plus slack.
+    leaseMs: config.upstreamTimeoutMs + LONGEST_HLR_WAIT_MS + 30_000,
+  });
+
   const endpoint = createMcpEndpoint({
     name: SERVER_NAME,
     version: VERSION,
     tools,
-    services: { publicUrl: config.publicUrl, callbacksReachable, rates, hlr },
+    services: { publicUrl: config.publicUrl, callbacksReachable, rates, hlr, money },
     vertex,
-    principal: createPrincipalHasher(),
+    principal: createPrincipalHasher(deriveKey(secret, "principal")),
+    secret,
     links,
     scopeChallenge: config.scopeChallenge,
     maxBodyBytes: config.maxBodyBytes,
@@ -175,6 +202,7 @@ export function createApp(options: AppOptions): App {
         token: c.var.token as string,
         requestId: c.var.requestId,
         record: c.var.record,
+        idempotencyKey: c.req.header("idempotency-key"),
       };
       const response = await endpoint(c.req.raw, c.var.rpc.body, exchange);
       const failure = exchange.httpFailure;
@@ -239,6 +267,7 @@ export function createApp(options: AppOptions): App {
       app.fetch(request, { remoteAddr: info?.remoteAddr as Deno.NetAddr | undefined }),
     hlr,
     rates,
+    money,
     unauthLimiter,
   };
 }

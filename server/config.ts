@@ -6,6 +6,7 @@
  * against this list, and a bad value becomes one clear line naming the
  * variable (see {@link ConfigError}).
  */
+import { eurToMicros } from "./eur.ts";
 
 /** The validated configuration the server runs with. */
 export interface Config {
@@ -26,6 +27,18 @@ export interface Config {
   unauthRateLimitPerMinute: number;
   trustProxy: boolean;
   hlrCallbackAllowedIps: string[];
+  /** Deno KV location: `""` → Deno's default database, `"off"` → none, else a path or URL. */
+  kvPath: string;
+  shutdownTimeoutMs: number;
+  /** Per token; 0: no limit. */
+  smsSendsPerMinute: number;
+  /** Distinct recipients per token and hour; 0: no limit. */
+  smsRecipientsPerHour: number;
+  /** Estimated spend per token and 24 hours, in micro-euros; 0: no cap. */
+  smsDailySpendCapMicros: number;
+  smsRequireConfirmation: boolean;
+  /** Master secret shared by every instance; empty: see `principal.ts` `resolveSecret`. */
+  stateSecret: string;
   logLevel: LogLevel;
 }
 
@@ -51,6 +64,8 @@ interface Variable<K extends keyof Config> {
   expected: string;
   meaning: string;
   parse: Parser<Config[K]>;
+  /** Never echo the value (in errors or anywhere else). */
+  secret?: boolean;
 }
 
 const integer = (min: number, max: number): Parser<number> => (raw) => {
@@ -107,6 +122,17 @@ const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) =>
 
 const bool: Parser<boolean> = (raw) =>
   raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : undefined;
+
+/** Anything printable: a file path, a KV Connect URL or `off` (Deno.openKv judges the rest). */
+const kvLocation: Parser<string> = (raw) => /^\P{Cc}{0,4096}$/u.test(raw) ? raw : undefined;
+const eur: Parser<number> = (raw) => {
+  const micros = eurToMicros(raw);
+  return micros !== undefined && micros <= 1_000_000 * 1_000_000 ? micros : undefined;
+};
+
+const secret: Parser<string> = (
+  raw,
+) => (new TextEncoder().encode(raw).byteLength >= 32 ? raw : undefined);
 
 const hostname: Parser<string> = (raw) =>
   /^[A-Za-z0-9.:[\]-]+$/.test(raw) && raw.length <= 255 ? raw : undefined;
@@ -227,6 +253,60 @@ export const VARIABLES = {
     meaning: "who may deliver HLR callbacks (empty: anyone holding the one-time id)",
     parse: list(cidr),
   },
+  KV_PATH: {
+    key: "kvPath",
+    default: "",
+    expected: 'a file path, "off", or empty for Deno\'s default database',
+    meaning: "the Deno KV database for state shared between instances (see below)",
+    parse: kvLocation,
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    key: "shutdownTimeoutMs",
+    default: "30000",
+    expected: "an integer between 100 and 600000",
+    meaning:
+      "on SIGTERM/SIGINT, how long in-flight requests may finish before the process exits (exit code 1 if cut short)",
+    parse: integer(100, 600_000),
+  },
+  SMS_SENDS_PER_MINUTE: {
+    key: "smsSendsPerMinute",
+    default: "20",
+    expected: "an integer between 0 and 100000",
+    meaning: "`send_sms` calls per token per minute (0: no limit)",
+    parse: integer(0, 100_000),
+  },
+  SMS_RECIPIENTS_PER_HOUR: {
+    key: "smsRecipientsPerHour",
+    default: "100",
+    expected: "an integer between 0 and 100000",
+    meaning: "different recipients per token per hour (0: no limit)",
+    parse: integer(0, 100_000),
+  },
+  SMS_DAILY_SPEND_CAP_EUR: {
+    key: "smsDailySpendCapMicros",
+    default: "",
+    expected: "an amount in EUR such as 25 or 12.50",
+    meaning:
+      "estimated `send_sms` spend per token per 24 hours (empty or 0: no cap; each send is priced from the rates, so tokens need `sms:rates`)",
+    parse: (raw) => (raw === "" ? 0 : eur(raw)),
+  },
+  SMS_REQUIRE_CONFIRMATION: {
+    key: "smsRequireConfirmation",
+    default: "false",
+    expected: "true or false",
+    meaning:
+      "`true`: clients that cannot ask the user must pass a dry run's `confirmationToken` to `send_sms`",
+    parse: bool,
+  },
+  STATE_SECRET: {
+    key: "stateSecret",
+    default: "",
+    expected: "at least 32 bytes",
+    meaning:
+      "secret shared by every instance: keys idempotency records, limits and confirmation tokens (empty: a random one kept in Deno KV, or per process without KV)",
+    parse: (raw) => (raw === "" ? "" : secret(raw)),
+    secret: true,
+  },
   LOG_LEVEL: {
     key: "logLevel",
     default: "info",
@@ -252,7 +332,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     const raw = given ? given : variable.default;
     if (raw === undefined) continue;
     const value = variable.parse(raw);
-    if (value === undefined) throw new ConfigError(name, variable.expected, raw);
+    if (value === undefined) {
+      const shown = variable.secret ? `(${raw.length} characters, not shown)` : raw;
+      throw new ConfigError(name, variable.expected, shown);
+    }
     out[variable.key] = value;
   }
   const config = out as Omit<Config, "publicUrl"> & { publicUrl?: string };

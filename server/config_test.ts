@@ -16,7 +16,28 @@ Deno.test("defaults match the documented table", () => {
   assert.equal(config.unauthRateLimitPerMinute, 60);
   assert.equal(config.trustProxy, false);
   assert.deepEqual(config.hlrCallbackAllowedIps, []);
+  assert.equal(config.kvPath, "");
+  assert.equal(config.shutdownTimeoutMs, 30_000);
   assert.equal(config.logLevel, "info");
+  assert.equal(config.smsSendsPerMinute, 20);
+  assert.equal(config.smsRecipientsPerHour, 100);
+  assert.equal(config.smsDailySpendCapMicros, 0, "no spend cap by default");
+  assert.equal(config.smsRequireConfirmation, false);
+  assert.equal(config.stateSecret, "");
+});
+
+Deno.test("money settings: caps in EUR become micro-euros; 0 switches limits off", () => {
+  const config = loadConfig({
+    SMS_DAILY_SPEND_CAP_EUR: "12.50",
+    SMS_SENDS_PER_MINUTE: "0",
+    SMS_REQUIRE_CONFIRMATION: "true",
+    STATE_SECRET: "x".repeat(32),
+  });
+  assert.equal(config.smsDailySpendCapMicros, 12_500_000);
+  assert.equal(config.smsSendsPerMinute, 0);
+  assert.equal(config.smsRequireConfirmation, true);
+  assert.equal(config.stateSecret, "x".repeat(32));
+  assert.equal(loadConfig({ SMS_DAILY_SPEND_CAP_EUR: "0" }).smsDailySpendCapMicros, 0);
 });
 
 Deno.test("PUBLIC_URL is normalised: lower-case host, no trailing slash", () => {
@@ -54,8 +75,18 @@ const INVALID: Record<VariableName, string> = {
   UNAUTH_RATE_LIMIT_PER_MINUTE: "0",
   TRUST_PROXY: "yes please",
   HLR_CALLBACK_ALLOWED_IPS: "10.0.0.0/33",
+  KV_PATH: "data/\u0007kv.sqlite",
+  SHUTDOWN_TIMEOUT_MS: "30s",
+  SMS_SENDS_PER_MINUTE: "-1",
+  SMS_RECIPIENTS_PER_HOUR: "lots",
+  SMS_DAILY_SPEND_CAP_EUR: "€25",
+  SMS_REQUIRE_CONFIRMATION: "maybe",
+  STATE_SECRET: "too-short-to-sign-anything",
   LOG_LEVEL: "verbose",
 };
+
+/** Variables whose value must never appear, not even in a refusal. */
+const SECRET: ReadonlySet<VariableName> = new Set(["STATE_SECRET"]);
 
 for (const name of Object.keys(VARIABLES) as VariableName[]) {
   Deno.test(`an invalid ${name} is refused with one line naming it`, () => {
@@ -64,7 +95,11 @@ for (const name of Object.keys(VARIABLES) as VariableName[]) {
       assert.equal(error.variable, name);
       assert.ok(!error.message.includes("\n"));
       assert.match(error.message, new RegExp(`^Invalid configuration: ${name} must be `));
-      assert.ok(error.message.includes(JSON.stringify(INVALID[name])));
+      assert.equal(
+        error.message.includes(JSON.stringify(INVALID[name])),
+        !SECRET.has(name),
+        SECRET.has(name) ? "a secret is never echoed" : "the value is quoted",
+      );
       return true;
     });
   });
@@ -77,4 +112,21 @@ Deno.test("loopback hosts", () => {
   for (const host of ["mcp.vertexsms.com", "10.0.0.1", "0.0.0.0"]) {
     assert.ok(!isLoopbackHost(host), host);
   }
+});
+
+Deno.test("every variable is refused on a bad value, each with one line naming it", () => {
+  const names = Object.keys(VARIABLES) as VariableName[];
+  const refused = names.filter((name) => {
+    try {
+      loadConfig({ [name]: INVALID[name] });
+      return false;
+    } catch (error) {
+      return error instanceof ConfigError && error.variable === name &&
+        !error.message.includes("\n");
+    }
+  });
+  console.log(
+    `figure config: ${refused.length} of ${names.length} variables refused at start with one line naming them`,
+  );
+  assert.deepEqual(refused, names);
 });

@@ -35,10 +35,12 @@ export const CATALOG = {
       "VertexSMS answered 401 for the token (unknown, expired, revoked), or 403 because the token lacks the tool's route (scope)",
   },
   RATE_LIMITED: {
-    form: "HTTP 429 (unauthenticated flood from one IP) or tool level (upstream 429)",
+    form:
+      "HTTP 429 (unauthenticated flood from one IP) or tool level (upstream 429, per-token send throttle, spend cap)",
     retryable: true,
+    retryableNote: "yes; no when one SMS alone costs more than the spend cap",
     status: 429,
-    when: "too many requests; `retry_after_seconds` says when to try again",
+    when: "too many requests or sends; `retry_after_seconds` says when to try again",
   },
   INVALID_INPUT: {
     form: "tool level",

@@ -12,6 +12,7 @@
 import type { HlrBroker as HlrBrokerFace, HlrWait } from "../tools/define.ts";
 import { ServiceError } from "./errors.ts";
 import { randomId } from "./principal.ts";
+import { sleep } from "./sleep.ts";
 import type { HlrResult } from "./vertex.ts";
 
 /** Options of {@link HlrBroker}. */
@@ -148,17 +149,4 @@ export class HlrBroker implements HlrBrokerFace {
     // The watch ends early only on a stream error; the poll then carries on alone.
     return await Promise.race([watched, polled]) ?? await polled ?? await watched;
   }
-}
-
-/** Sleep `ms`, or less when `signal` aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

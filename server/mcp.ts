@@ -14,20 +14,53 @@
  * answers a list converted to JSON Schema once per process, and `tools/call`
  * validates with the tool's zod schema (our `INVALID_INPUT` envelope), runs
  * the handler and maps any failure to the envelope in one place.
+ *
+ * Asking the user (`send_sms`'s confirmation, see `money.ts`) works where
+ * the protocol lets a stateless server reach the user:
+ *
+ * - 2026-07-28: a tool's `ctx.confirm` ends the round with an
+ *   `input_required` result carrying an elicitation and an HMAC-signed,
+ *   expiring `requestState` bound to the caller and the exact arguments;
+ *   the client asks the user and retries the call with the answer, on any
+ *   instance (the signing key is shared, see `principal.ts`). Offered only
+ *   when the request's envelope declares form elicitation.
+ * - 2025 eras: a server→client `elicitation/create` needs a stream to travel
+ *   on and the client's capabilities from `initialize`. This server answers
+ *   each 2025 POST with a fresh stateless transport and a JSON response (so an
+ *   upstream 401 can still become HTTP 401): the `initialize` it answered is
+ *   forgotten, and there is no stream to carry a request, nor a session to
+ *   route the client's reply back to the waiting call. So 2025-era clients
+ *   are never asked; `SMS_REQUIRE_CONFIRMATION` covers them with dry-run
+ *   confirmation tokens instead.
  */
 import {
   type AuthInfo,
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
+  type ClientCapabilities,
   createMcpHandler,
+  createRequestStateCodec,
+  type ElicitRequestFormParams,
+  inputRequired,
+  type InputRequiredResult,
+  inputResponse,
   isLegacyRequest,
   ProtocolError,
   ProtocolErrorCode,
   Server,
+  type ServerContext,
   type Tool,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import type { AnyTool, Scope, ToolContext, ToolServices } from "../tools/define.ts";
+import type {
+  AnyTool,
+  ConfirmAnswer,
+  ConfirmRequest,
+  Scope,
+  ToolContext,
+  ToolServices,
+} from "../tools/define.ts";
 import {
   asServiceError,
   type AuthLinks,
@@ -36,7 +69,7 @@ import {
   toEnvelope,
 } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import type { PrincipalHasher } from "./principal.ts";
+import { deriveKey, memo, type PrincipalHasher, type SecretSource } from "./principal.ts";
 import type { UpstreamEvent, VertexClient } from "./vertex.ts";
 
 /** What the HTTP layer records about one request for its log line. */
@@ -52,6 +85,8 @@ export interface Exchange {
   token: string;
   requestId: string;
   record: RequestRecord;
+  /** The `Idempotency-Key` request header, as sent. */
+  idempotencyKey?: string;
   /** Set by a tool call whose failure must be answered at HTTP level. */
   httpFailure?: { error: ServiceError; scope: Scope };
 }
@@ -64,6 +99,8 @@ export interface McpEndpointOptions {
   services: ToolServices;
   vertex: VertexClient;
   principal: PrincipalHasher;
+  /** Master secret: signs the multi-round-trip `requestState` (shared by all instances). */
+  secret: SecretSource;
   links: AuthLinks;
   scopeChallenge: "tool" | "http";
   maxBodyBytes: number;
@@ -81,6 +118,33 @@ const INSTRUCTIONS =
   "VertexSMS tools: send SMS, read SMS rates, register sender IDs, run HLR lookups and read " +
   "mobile-network metadata with the user's VertexSMS token. send_sms and lookup_hlr cost money: " +
   "check the price with get_sms_rates and confirm with the user before sending.";
+
+/** Key of the confirmation in `inputRequests` / `inputResponses`. */
+const CONFIRM_KEY = "confirm";
+/** The confirmation form: no fields, the user's action (accept, decline, cancel) is the answer. */
+const CONFIRM_FORM: ElicitRequestFormParams["requestedSchema"] = { type: "object", properties: {} };
+/** How long the user has to answer a confirmation (the round's `requestState` lifetime). */
+const CONFIRM_TTL_SECONDS = 600;
+
+/** A tool round that ends to ask the client for input (2026-07-28 multi-round-trip). */
+class InputNeeded {
+  constructor(readonly result: InputRequiredResult) {}
+}
+
+/** The `requestState` payload of a confirmation round. */
+interface ConfirmState {
+  d: string;
+}
+
+/** Whether the request's envelope declares form-mode elicitation (2026-07-28 only). */
+function declaresFormElicitation(ctx: ServerContext): boolean {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const caps = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+  const elicitation = caps?.elicitation as { form?: unknown; url?: unknown } | undefined;
+  // `{}` means form mode (the spec's backward-compatible default); `{ url }` alone does not.
+  return elicitation !== undefined &&
+    (elicitation.form !== undefined || elicitation.url === undefined);
+}
 
 /** Convert a zod schema to the JSON Schema `tools/list` advertises. */
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): Tool["inputSchema"] {
@@ -112,6 +176,36 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   }));
   const outputJson = new Map(listed.map((t) => [t.name, t.outputSchema]));
   const serverInfo = { name: options.name, version: options.version };
+  const stateKey = deriveKey(options.secret, "request-state");
+  const stateCodec = memo(async () =>
+    createRequestStateCodec<ConfirmState>({
+      key: await stateKey(),
+      ttlSeconds: CONFIRM_TTL_SECONDS,
+    })
+  );
+  // Without `bind` (the binding is the payload's digest), `verify` never reads its context.
+  const verifyState = async (state: string, ctx: ServerContext) =>
+    await (await stateCodec()).verify(state, ctx);
+
+  /** `ctx.confirm` on a 2026-07-28 request whose client can be asked. */
+  const confirmVia =
+    (ctx: ServerContext) => async (ask: ConfirmRequest): Promise<ConfirmAnswer> => {
+      // Verified by the SDK's requestState hook before the handler ran.
+      const state = ctx.mcpReq.requestState<ConfirmState>();
+      if (state?.d === ask.binding) {
+        const answer = inputResponse(ctx.mcpReq.inputResponses, CONFIRM_KEY);
+        if (answer.kind === "elicit") return answer.action;
+      }
+      throw new InputNeeded(inputRequired({
+        inputRequests: {
+          [CONFIRM_KEY]: inputRequired.elicit({
+            message: ask.message,
+            requestedSchema: CONFIRM_FORM,
+          }),
+        },
+        requestState: await (await stateCodec()).mint({ d: ask.binding }),
+      }));
+    };
 
   const exchangeOf = (authInfo: AuthInfo | undefined): Exchange => {
     const exchange = authInfo?.extra?.exchange as Exchange | undefined;
@@ -124,6 +218,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     const server = new Server(serverInfo, {
       capabilities: { tools: { listChanged: false } },
       instructions: INSTRUCTIONS,
+      requestState: { verify: verifyState },
     });
     server.setRequestHandler("tools/list", () => ({ tools: listed }));
     server.setRequestHandler("tools/call", async (request, ctx) => {
@@ -135,7 +230,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         );
       }
       exchange.record.tool = tool.name;
-      const result = await callTool(tool, request.params.arguments, exchange, ctx.mcpReq.signal);
+      const confirm = declaresFormElicitation(ctx) ? confirmVia(ctx) : undefined;
+      const args = request.params.arguments;
+      const result = await callTool(tool, args, exchange, ctx.mcpReq.signal, confirm);
+      if (result instanceof InputNeeded) return result.result;
       return server.projectCallToolResult(result, outputJson.get(tool.name));
     });
     return server;
@@ -146,8 +244,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     args: unknown,
     exchange: Exchange,
     signal: AbortSignal,
-  ): Promise<CallToolResult> => {
-    let principal: string | undefined;
+    confirm: ToolContext["confirm"],
+  ): Promise<CallToolResult | InputNeeded> => {
+    let principal: Promise<string> | undefined;
     const ctx: ToolContext = {
       vertex: options.vertex.as({
         token: exchange.token,
@@ -157,10 +256,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           if (event.status !== null) exchange.record.upstreamStatus = event.status;
         },
       }),
-      principal: () => Promise.resolve(principal ??= options.principal(exchange.token)),
+      principal: () => principal ??= options.principal(exchange.token),
       requestId: exchange.requestId,
       signal,
       services: options.services,
+      idempotencyKey: exchange.idempotencyKey,
+      confirm,
     };
     try {
       const parsed = tool.input.safeParse(args ?? {});
@@ -180,6 +281,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         structuredContent: output as Record<string, unknown>,
       };
     } catch (thrown) {
+      if (thrown instanceof InputNeeded) return thrown;
       const error = asServiceError(thrown);
       exchange.record.errorCode = error.code;
       if (error.code === "INTERNAL_ERROR") {
@@ -191,7 +293,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       }
       const scoped = error.facts.requiredScope !== undefined;
       if (error.code === "AUTH_INVALID" && (!scoped || options.scopeChallenge === "http")) {
-        exchange.httpFailure = { error, scope: tool.scope };
+        // The scope that was missing: usually the tool's, but a guard may read other routes.
+        const scope = (error.facts.requiredScope as Scope | undefined) ?? tool.scope;
+        exchange.httpFailure = { error, scope };
       }
       return {
         content: [{

@@ -480,7 +480,7 @@ export class VertexClient {
       let status: number | null = null;
       try {
         const answer = await this.#exchange(endpoint, path, body, creds, (s) => status = s);
-        return checkStatus(endpoint, answer);
+        return checkStatus(endpoint, answer, creds.token);
       } catch (error) {
         const failure = classify(endpoint, error, status !== null);
         if (failure.connection && attempt < attempts && !creds.signal?.aborted) continue;
@@ -600,13 +600,21 @@ function dropUndefined<T extends Record<string, unknown>>(value: T): T {
   return value;
 }
 
-/** The upstream's own `{"message": ...}`, and a numeric code if it gave one. */
-function upstreamMessage(text: string): { message: string | null; code: number | null } {
+/**
+ * The upstream's own `{"message": ...}` (without the caller's token, should
+ * it echo it), and a numeric code if it gave one.
+ */
+function upstreamMessage(
+  text: string,
+  token: string,
+): { message: string | null; code: number | null } {
   try {
     const body: unknown = JSON.parse(text);
     if (body && typeof body === "object" && !Array.isArray(body)) {
       const b = body as Record<string, unknown>;
-      const message = typeof b.message === "string" ? b.message.slice(0, 500) : null;
+      const message = typeof b.message === "string"
+        ? b.message.replaceAll(token, "[token]").slice(0, 500)
+        : null;
       const raw = b.code ?? b.errorCode ?? b.error_code;
       const code = typeof raw === "number" && Number.isInteger(raw)
         ? raw
@@ -631,10 +639,10 @@ function retryAfterSeconds(header: string | null): number {
 }
 
 /** Upstream status → catalog code. The single place statuses are interpreted. */
-function checkStatus(endpoint: Endpoint, answer: Answer): Answer {
+function checkStatus(endpoint: Endpoint, answer: Answer, token: string): Answer {
   const { status } = answer;
   if (status >= 200 && status < 300) return answer;
-  const upstream = upstreamMessage(answer.text);
+  const upstream = upstreamMessage(answer.text, token);
   const quoted = upstream.message ? ` VertexSMS said: "${upstream.message}"` : "";
   const facts: ErrorFacts = { upstreamStatus: status, vertexErrorCode: upstream.code };
   switch (true) {

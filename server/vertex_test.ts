@@ -114,6 +114,21 @@ Deno.test("400 on a non-send endpoint is VERTEX_REQUEST_REJECTED quoting the ups
   );
 });
 
+Deno.test("a token the upstream echoes is not quoted back in the error message", async () => {
+  await withUpstream(
+    (req) =>
+      Response.json({
+        message: `Token ${req.headers.get("x-vertexsms-token")} may not use this route`,
+      }, { status: 403 }),
+    async (client) => {
+      const error = await failure(client.as(creds).getRates());
+      assert.equal(error.code, "AUTH_INVALID");
+      assert.ok(!error.message.includes(creds.token), error.message);
+      assert.match(error.message, /Token \[token\] may not use this route/);
+    },
+  );
+});
+
 Deno.test("redirects are not followed (the token header must not leave)", async () => {
   let followed = 0;
   await withUpstream((req) => {

@@ -39,6 +39,22 @@ export interface ToolServices {
   rates: RatesSource;
   /** Hand-over of HLR results from the callback route to the waiting call. */
   hlr: HlrBroker;
+  /** Idempotency, confirmation, throttles and the spend cap of billable calls. */
+  money: MoneyGuards;
+}
+
+/** The user's answer to a confirmation question. */
+export type ConfirmAnswer = "accept" | "decline" | "cancel";
+
+/** A question for the user before a billable call. */
+export interface ConfirmRequest {
+  /** What the user is asked, in full (recipient, sender, text preview, cost). */
+  message: string;
+  /**
+   * An opaque digest of the caller and the exact arguments: an answer given
+   * for other arguments (or another token) never counts for these.
+   */
+  binding: string;
 }
 
 /** Everything a tool handler gets for one call. */
@@ -50,6 +66,75 @@ export interface ToolContext {
   requestId: string;
   signal: AbortSignal;
   services: ToolServices;
+  /** The request's `Idempotency-Key` header, when it carried one (a plain value). */
+  idempotencyKey?: string;
+  /**
+   * Ask the user to confirm, when the client can be asked (it declared
+   * elicitation support on a protocol revision where the server can reach
+   * it); absent otherwise. It may end the current round of the call and
+   * resume it once the user has answered (2026-07-28 multi-round-trip).
+   */
+  confirm?: (request: ConfirmRequest) => Promise<ConfirmAnswer>;
+}
+
+/** What a billable call hands to {@link MoneyGuards}. */
+export interface BillableCall<T> {
+  tool: string;
+  /**
+   * The validated arguments that define the call, without `idempotencyKey`,
+   * `confirmationToken` or `dryRun`: the same key with other arguments is refused.
+   */
+  args: Record<string, unknown>;
+  /** The `idempotencyKey` argument (the `Idempotency-Key` header comes through the context). */
+  idempotencyKey?: string;
+  /** The billable work itself: runs at most once per key. */
+  run: () => Promise<T>;
+}
+
+/** The cost estimate of one SMS. */
+export interface SmsQuote {
+  /** ISO 3166-1 alpha-2 of the destination, when it is known for certain. */
+  country: string | null;
+  /** Price per part in EUR (the highest of the destination's operators), or null. */
+  rateEur: string | null;
+  /** `rateEur` × parts, or null. */
+  costEur: string | null;
+  /** The same in micro-euros, for the spend cap. */
+  costMicros: number | null;
+}
+
+/** What `send_sms` hands to {@link MoneyGuards.send}. */
+export interface SendCall<T> extends BillableCall<T> {
+  /** The destination as given: counted (as a keyed hash) for the recipient limit. */
+  recipient: string;
+  /** The `confirmationToken` argument, when given. */
+  confirmationToken?: string;
+  /** Estimate the cost (called only when a guard needs it). */
+  quote: () => Promise<SmsQuote>;
+  /** The confirmation question, from the estimate (null when the price is unknown). */
+  question: (quote: SmsQuote | null) => string;
+  /** The (non-error) result when the user declines or cancels. */
+  declined: (answer: "decline" | "cancel") => T;
+}
+
+/** A confirmation token minted by a dry run. */
+export interface ConfirmationToken {
+  token: string;
+  expiresInSeconds: number;
+}
+
+/** The money guards, as tools see them (implemented in `server/money.ts`). */
+export interface MoneyGuards {
+  /** Idempotency only: the same key and arguments within 24 h return the first outcome. */
+  once<T extends object>(ctx: ToolContext, call: BillableCall<T>): Promise<T>;
+  /** Idempotency, confirmation, per-token throttles and the daily spend cap, then `run`. */
+  send<T extends object>(ctx: ToolContext, call: SendCall<T>): Promise<T>;
+  /** A short-lived token confirming exactly these arguments for this caller. */
+  confirmationToken(
+    ctx: ToolContext,
+    tool: string,
+    args: Record<string, unknown>,
+  ): Promise<ConfirmationToken>;
 }
 
 /** Rates of one country, from the per-token cache. */
@@ -83,7 +168,7 @@ export interface HlrWait {
 /** A tool declaration. */
 export interface ToolDefinition<
   I extends z.ZodObject = z.ZodObject,
-  O extends z.ZodObject = z.ZodObject,
+  O extends OutputSchema = z.ZodObject,
 > {
   name: string;
   title: string;
@@ -98,12 +183,15 @@ export interface ToolDefinition<
   handler: (args: z.output<I>, ctx: ToolContext) => Promise<z.input<O>>;
 }
 
+/** An output schema: an object, or a union of objects (one per kind of result). */
+export type OutputSchema = z.ZodObject | z.ZodUnion<readonly z.ZodObject[]>;
+
 /** A declaration with its input and output types erased, for lists. */
 // deno-lint-ignore no-explicit-any
 export type AnyTool = ToolDefinition<any, any>;
 
 /** Declare a tool (identity at runtime; the type checks the declaration). */
-export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
+export function defineTool<I extends z.ZodObject, O extends OutputSchema>(
   tool: ToolDefinition<I, O>,
 ): ToolDefinition<I, O> {
   return tool;

@@ -1,13 +1,14 @@
 /** Scope `hlr:lookup`: live number lookups (billable per query). */
 import { z } from "zod";
 import { ServiceError } from "../server/errors.ts";
-import { defineTool } from "./define.ts";
-import { e164, upstreamDigits } from "./schemas.ts";
+import { defineTool, type ToolContext } from "./define.ts";
+import { e164, idempotencyKey, upstreamDigits } from "./schemas.ts";
 
 const Input = z.strictObject({
   msisdn: e164,
   waitSeconds: z.number().int().min(1).max(30).default(15)
     .describe("how long to wait for the network's answer, 1–30 seconds (default 15)"),
+  idempotencyKey,
 });
 
 const Output = z.object({
@@ -37,7 +38,8 @@ export const lookupHlr = defineTool({
     "serves it and whether it was ported. BILLABLE per query: use it only when the user wants a " +
     "live check (to validate a number's format or find its country, use correct_phone_number, " +
     "which is free). Waits up to waitSeconds for the answer; on HLR_TIMEOUT the lookup was still " +
-    "billed, so do not repeat it blindly.",
+    "billed, so do not repeat it blindly. Pass an idempotencyKey (a new UUID per lookup, reused " +
+    "on retries) so a repeated call returns the first answer instead of paying again.",
   scope: "hlr:lookup",
   billable: true,
   input: Input,
@@ -48,43 +50,52 @@ export const lookupHlr = defineTool({
     idempotentHint: true,
     openWorldHint: true,
   },
-  handler: async ({ msisdn, waitSeconds }, ctx) => {
-    const { services } = ctx;
-    if (!services.callbacksReachable) {
-      throw new ServiceError(
-        "HLR_UNAVAILABLE",
-        "HLR lookups need a public callback URL, and this server's PUBLIC_URL " +
-          `(${services.publicUrl}) is not reachable from VertexSMS. Nothing was billed. ` +
-          "Ask the server's operator to set PUBLIC_URL to its public address.",
-      );
-    }
-    const reservation = await services.hlr.open();
-    try {
-      const lookupId = await ctx.vertex.startHlrLookup(
-        upstreamDigits(msisdn),
-        `${services.publicUrl}/callbacks/hlr/${reservation.id}`,
-      );
-      const result = await reservation.wait(waitSeconds * 1000, ctx.signal);
-      if (result === null) {
-        throw new ServiceError(
-          "HLR_TIMEOUT",
-          `The network did not answer lookup ${lookupId} within ${waitSeconds} seconds. The lookup ` +
-            "was billed; repeating it costs again.",
-          { lookupId },
-        );
-      }
-      if (result.lookup_id !== lookupId) {
-        throw new ServiceError(
-          "UPSTREAM_BAD_RESPONSE",
-          "VertexSMS delivered the result of a different HLR lookup. Please report the request_id.",
-        );
-      }
-      return { ...result, msisdn };
-    } finally {
-      await reservation.close();
-    }
-  },
+  handler: ({ msisdn, waitSeconds, idempotencyKey }, ctx) =>
+    ctx.services.money.once(ctx, {
+      tool: "lookup_hlr",
+      args: { msisdn, waitSeconds },
+      idempotencyKey,
+      run: () => lookup(msisdn, waitSeconds, ctx),
+    }),
 });
+
+/** Start the lookup and wait for its callback. */
+async function lookup(msisdn: string, waitSeconds: number, ctx: ToolContext) {
+  const { services } = ctx;
+  if (!services.callbacksReachable) {
+    throw new ServiceError(
+      "HLR_UNAVAILABLE",
+      "HLR lookups need a public callback URL, and this server's PUBLIC_URL " +
+        `(${services.publicUrl}) is not reachable from VertexSMS. Nothing was billed. ` +
+        "Ask the server's operator to set PUBLIC_URL to its public address.",
+    );
+  }
+  const reservation = await services.hlr.open();
+  try {
+    const lookupId = await ctx.vertex.startHlrLookup(
+      upstreamDigits(msisdn),
+      `${services.publicUrl}/callbacks/hlr/${reservation.id}`,
+    );
+    const result = await reservation.wait(waitSeconds * 1000, ctx.signal);
+    if (result === null) {
+      throw new ServiceError(
+        "HLR_TIMEOUT",
+        `The network did not answer lookup ${lookupId} within ${waitSeconds} seconds. The lookup ` +
+          "was billed; repeating it costs again.",
+        { lookupId },
+      );
+    }
+    if (result.lookup_id !== lookupId) {
+      throw new ServiceError(
+        "UPSTREAM_BAD_RESPONSE",
+        "VertexSMS delivered the result of a different HLR lookup. Please report the request_id.",
+      );
+    }
+    return { ...result, msisdn };
+  } finally {
+    await reservation.close();
+  }
+}
 
 /** The tools of scope `hlr:lookup`. */
 export const HLR_TOOLS = [lookupHlr] as const;

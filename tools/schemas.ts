@@ -21,3 +21,16 @@ export const e164 = z
 export function upstreamDigits(number: string): string {
   return number.replace(/^\+/, "");
 }
+
+/** An idempotency key: 1–255 printable ASCII characters, no spaces (a UUID fits). */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
+
+/** The optional `idempotencyKey` of billable tools. */
+export const idempotencyKey = z
+  .string()
+  .regex(IDEMPOTENCY_KEY, "must be 1 to 255 printable ASCII characters without spaces")
+  .optional()
+  .describe(
+    "a unique string per intended action (e.g. a UUID): repeating the call with the same key " +
+      "and arguments within 24 hours returns the first result instead of doing it again",
+  );

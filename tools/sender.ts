@@ -1,7 +1,7 @@
 /** Scope `sender:write`: registering and confirming sender IDs. */
 import { z } from "zod";
 import { defineTool } from "./define.ts";
-import { e164, upstreamDigits } from "./schemas.ts";
+import { e164, idempotencyKey, upstreamDigits } from "./schemas.ts";
 
 const WRITE_ANNOTATIONS = {
   readOnlyHint: false,
@@ -25,6 +25,7 @@ const RegisterInput = z.strictObject({
   ).describe("for VertexSMS's reviewer: why this account may use the name"),
   notificationUrl: z.url({ protocol: /^https$/, message: "must be an https URL" }).optional()
     .describe("https URL VertexSMS notifies when the review is done"),
+  idempotencyKey,
 });
 
 const RegisterOutput = z.object({
@@ -42,26 +43,25 @@ export const registerSenderId = defineTool({
     "Submit an alphanumeric sender name (what recipients see instead of a number, e.g. a brand) " +
     "for VertexSMS's manual review. Use when the user wants to send from a name that is not yet " +
     "registered. Not billable, but it files a request on the account: register only names the " +
-    "user asked for. The result is pending until a reviewer approves it.",
+    "user asked for. The result is pending until a reviewer approves it. Pass an idempotencyKey " +
+    "(a new UUID per registration, reused on retries) so a repeated call does not file twice.",
   scope: "sender:write",
   billable: false,
   input: RegisterInput,
   output: RegisterOutput,
   annotations: WRITE_ANNOTATIONS,
-  handler: async (input, ctx) => {
-    const senderId = await ctx.vertex.registerAlphanumericSender({
-      name: input.name,
-      category: input.category,
-      categoryDescription: input.categoryDescription,
-      notificationUrl: input.notificationUrl,
-    });
-    return {
-      sender_id: senderId,
-      name: input.name,
-      type: "AlphaNumeric" as const,
-      status: "pending_review" as const,
-    };
-  },
+  handler: ({ idempotencyKey, ...sender }, ctx) =>
+    ctx.services.money.once(ctx, {
+      tool: "register_sender_id",
+      args: sender,
+      idempotencyKey,
+      run: async () => ({
+        sender_id: await ctx.vertex.registerAlphanumericSender(sender),
+        name: sender.name,
+        type: "AlphaNumeric" as const,
+        status: "pending_review" as const,
+      }),
+    }),
 });
 
 const MsisdnInput = z.strictObject({ msisdn: e164 });

@@ -1,8 +1,10 @@
 /** Scope `sms:send`: sending SMS (billable). */
 import { z } from "zod";
-import { defineTool } from "./define.ts";
+import { defineTool, type SmsQuote } from "./define.ts";
+import { ServiceError } from "../server/errors.ts";
+import { quoteSms } from "./pricing.ts";
 import { countParts, encodingFor, firstNonGsm } from "./sms_encoding.ts";
-import { country, E164 } from "./schemas.ts";
+import { country, E164, idempotencyKey, upstreamDigits } from "./schemas.ts";
 
 /** Longest text accepted: about ten GSM-7 parts, a guard against runaway cost. */
 export const MAX_MESSAGE_LENGTH = 1600;
@@ -36,6 +38,13 @@ const Input = z.strictObject({
     .describe("0 GSM-7, 1 8-bit, 2 UCS-2 (default: GSM-7 when the text fits, else UCS-2)"),
   expireIn: z.number().int().min(360).max(432000).optional()
     .describe("seconds the network keeps trying to deliver (360–432000)"),
+  dryRun: z.boolean().optional().describe(
+    "true: send nothing; return parts, encoding and the estimated cost (a quote to show the user)",
+  ),
+  idempotencyKey,
+  confirmationToken: z.string().min(1).max(2048).optional().describe(
+    "the confirmation_token of a dry run with exactly these arguments, once the user agreed to it",
+  ),
 }).superRefine((input, ctx) => {
   const ok = input.correctBy === undefined ? E164.test(input.to) : NATIONAL_NUMBER.test(input.to);
   if (!ok) {
@@ -59,13 +68,67 @@ const Input = z.strictObject({
   }
 });
 
-const Output = z.object({
+const encodingName = z.enum(["GSM-7", "UCS-2", "8-bit"]);
+
+/** A message handed to VertexSMS. */
+const Sent = z.object({
   message_id: z.string(),
   status: z.enum(["sent", "scheduled"]),
   parts: z.number().int().min(1),
   destination: z.string(),
-  encoding: z.enum(["GSM-7", "UCS-2", "8-bit"]),
+  encoding: encodingName,
 });
+
+/** A dry run: the quote, nothing sent. */
+const Quote = z.object({
+  dry_run: z.literal(true),
+  parts: z.number().int().min(1),
+  encoding: encodingName,
+  destination: z.string(),
+  country: z.string().nullable().describe("destination country, when known for certain"),
+  rate_eur: z.string().nullable().describe(
+    "price per part in EUR: the destination's highest operator rate (null: not in the price list)",
+  ),
+  estimated_cost_eur: z.string().nullable().describe("rate_eur × parts"),
+  confirmation_token: z.string().describe(
+    "pass as confirmationToken with exactly these arguments to send what was quoted",
+  ),
+  confirmation_expires_in_seconds: z.number().int(),
+});
+
+/** The user declined or cancelled the confirmation: nothing sent. */
+const NotSent = z.object({
+  status: z.literal("not_sent"),
+  reason: z.enum(["declined", "cancelled"]),
+  destination: z.string(),
+  note: z.string(),
+});
+
+const Output = z.union([Sent, Quote, NotSent]);
+
+/** A quote without a price. */
+const UNPRICED: SmsQuote = { country: null, rateEur: null, costEur: null, costMicros: null };
+
+/** The confirmation question: recipient, sender, text preview, parts and cost. */
+function question(
+  input: { to: string; from: string; message: string; scheduled?: string },
+  parts: number,
+  encoding: string,
+  quote: SmsQuote | null,
+): string {
+  const preview = input.message.length > 160 ? `${input.message.slice(0, 157)}...` : input.message;
+  const cost = quote?.costEur
+    ? `about €${quote.costEur} (up to €${quote.rateEur} per part)`
+    : "unknown (no price for this destination)";
+  return [
+    "Send this SMS? It costs money and cannot be recalled.",
+    `To: ${input.to}${quote?.country ? ` (${quote.country})` : ""}`,
+    `From: ${input.from}`,
+    `Text: ${JSON.stringify(preview)}`,
+    `Parts: ${parts} (${encoding})${input.scheduled ? `, scheduled for ${input.scheduled}` : ""}`,
+    `Estimated cost: ${cost}`,
+  ].join("\n");
+}
 
 /** `send_sms`: send one SMS (billable). */
 export const sendSms = defineTool({
@@ -74,10 +137,15 @@ export const sendSms = defineTool({
   description:
     "Send one SMS through VertexSMS to a phone number. BILLABLE: every part costs money and a " +
     "sent message cannot be recalled. Only send when the user asked for it and has seen the " +
-    "recipient and text; when they have not confirmed the cost, quote it first with " +
-    "get_sms_rates. Never retry on your own after an error that says the outcome is unknown. " +
-    "Long texts are split into parts (GSM-7: 160 characters, 153 per part when split; " +
-    "UCS-2: 70/67); `scheduled` sends later.",
+    "recipient and text. When the user has not confirmed the cost, quote first: call with " +
+    "dryRun: true (nothing is sent; you get parts, encoding and estimated_cost_eur), show the " +
+    "quote, and send only after they agree, passing its confirmation_token as " +
+    "confirmationToken. Always pass an idempotencyKey (a new UUID per intended message, reused " +
+    "on retries): a repeated call then returns the first result instead of sending twice. " +
+    "Clients that support it ask the user to confirm before sending; status not_sent means " +
+    "they declined: do not retry. Never retry on your own after an error that says the outcome " +
+    "is unknown. Long texts are split into parts (GSM-7: 160 characters, 153 per part when " +
+    "split; UCS-2: 70/67); `scheduled` sends later.",
   scope: "sms:send",
   billable: true,
   input: Input,
@@ -89,24 +157,65 @@ export const sendSms = defineTool({
     openWorldHint: true,
   },
   handler: async (input, ctx) => {
-    const encoding = encodingFor(input.message, input.coding);
-    const accepted = await ctx.vertex.sendSms({
-      to: input.to.replace(/^\+/, ""),
-      from: input.from,
-      message: input.message,
-      priority: input.priority,
-      scheduled: input.scheduled,
-      correctBy: input.correctBy,
-      coding: input.coding,
-      expireIn: input.expireIn,
+    const { dryRun, idempotencyKey, confirmationToken, ...args } = input;
+    const encoding = encodingFor(args.message, args.coding);
+    const parts = countParts(args.message, encoding);
+    const quote = () => quoteSms(ctx, { to: args.to, correctBy: args.correctBy, parts });
+    if (dryRun) {
+      // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
+      const q = await quote().catch((thrown) => {
+        if (thrown instanceof ServiceError && thrown.facts.requiredScope) return UNPRICED;
+        throw thrown;
+      });
+      const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms", args);
+      return {
+        dry_run: true as const,
+        parts,
+        encoding,
+        destination: args.to,
+        country: q.country,
+        rate_eur: q.rateEur,
+        estimated_cost_eur: q.costEur,
+        confirmation_token: confirmation.token,
+        confirmation_expires_in_seconds: confirmation.expiresInSeconds,
+      };
+    }
+    return await ctx.services.money.send<z.input<typeof Output>>(ctx, {
+      tool: "send_sms",
+      args,
+      idempotencyKey,
+      confirmationToken,
+      recipient: args.correctBy ? `${args.correctBy}:${args.to}` : args.to,
+      quote,
+      question: (q) => question(args, parts, encoding, q),
+      declined: (answer) => ({
+        status: "not_sent" as const,
+        reason: answer === "decline" ? "declined" as const : "cancelled" as const,
+        destination: args.to,
+        note: answer === "decline"
+          ? "The user declined to send this SMS. Nothing was sent or billed; do not retry unless they ask."
+          : "The user dismissed the confirmation. Nothing was sent or billed.",
+      }),
+      run: async () => {
+        const accepted = await ctx.vertex.sendSms({
+          to: upstreamDigits(args.to),
+          from: args.from,
+          message: args.message,
+          priority: args.priority,
+          scheduled: args.scheduled,
+          correctBy: args.correctBy,
+          coding: args.coding,
+          expireIn: args.expireIn,
+        });
+        return {
+          message_id: accepted.messageIds[0] as string,
+          status: args.scheduled ? "scheduled" as const : "sent" as const,
+          parts: accepted.amountSent ?? parts,
+          destination: args.to,
+          encoding,
+        };
+      },
     });
-    return {
-      message_id: accepted.messageIds[0] as string,
-      status: input.scheduled ? "scheduled" as const : "sent" as const,
-      parts: accepted.amountSent ?? countParts(input.message, encoding),
-      destination: input.to,
-      encoding,
-    };
   },
 });
 

@@ -65,10 +65,19 @@ export interface FakeVertex {
   addToken(token: string, scopes: Iterable<FakeScope>): void;
   /** From now on, answer 401 for this token. */
   revoke(token: string): void;
+  /** Every token of the table, revoked ones included. */
+  tokens(): string[];
+  /**
+   * Answer `GET /rates` for this token with these rows instead of the
+   * recording (an account with its own prices).
+   */
+  setRates(token: string, rows: unknown[]): void;
   inject(fault: Fault): void;
   clearFaults(): void;
   /** Requests whose `METHOD path` starts with `route` (and, optionally, by one token). */
   count(route: string, token?: string): number;
+  /** Bytes the `huge` fault has streamed so far (what the reader pulled, plus buffers). */
+  hugeBytesSent(): number;
   /** Forget the request and callback logs. */
   reset(): void;
   shutdown(): Promise<void>;
@@ -82,12 +91,28 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
   const tokens = demoTokenTable();
   tokens.set(DEMO_TOKENS.revoked, new Set());
   const revoked = new Set<string>([DEMO_TOKENS.revoked]);
+  const ownRates = new Map<string, unknown[]>();
   const requests: FakeRequest[] = [];
   const callbacks: FakeCallback[] = [];
   let faults: Fault[] = [];
   const inflight = new Set<Promise<void>>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Pending `slow` waits: shutdown ends them so no handler is left hanging. */
+  const sleepers = new Set<() => void>();
+  let closing = false;
   let seq = 0;
+  let hugeBytes = 0;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      sleepers.add(wake);
+    });
 
   const takeFault = (route: string): Fault | undefined => {
     const fault = faults.find((f) =>
@@ -107,13 +132,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
           headers: fault.headers,
         });
       case "slow":
-        await new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            resolve(undefined);
-          }, fault.delayMs ?? 1000);
-          timers.add(timer);
-        });
+        await sleep(fault.delayMs ?? 1000);
         return undefined;
       case "not-json":
         return new Response("<html><body>502 Bad Gateway</body></html>", {
@@ -131,6 +150,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
             pull: (c) => {
               if (left <= 0) return c.close();
               left -= chunk.byteLength;
+              hugeBytes += chunk.byteLength;
               c.enqueue(chunk);
             },
           }),
@@ -151,6 +171,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
   };
 
   const sendCallback = (url: string, body: unknown, delayMs: number) => {
+    if (closing) return;
     const text = JSON.stringify(body);
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -229,6 +250,9 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       return c.json({ message: "Content-Type must be application/json." }, 400);
     }
 
+    const rates = scope === "sms:rates" ? ownRates.get(token) : undefined;
+    if (rates) return c.json(rates);
+
     if (Array.isArray(body) && method === "POST") {
       const rows = [];
       for (const item of body) {
@@ -271,17 +295,22 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       revoked.delete(token);
     },
     revoke: (token) => void revoked.add(token),
+    tokens: () => [...tokens.keys()],
+    setRates: (token, rows) => void ownRates.set(token, rows),
     inject: (fault) => void faults.push({ ...fault }),
     clearFaults: () => void (faults = []),
     count: (route, token) =>
       requests.filter((r) =>
         `${r.method} ${r.path}`.startsWith(route) && (token === undefined || r.token === token)
       ).length,
+    hugeBytesSent: () => hugeBytes,
     reset: () => {
       requests.length = 0;
       callbacks.length = 0;
     },
     shutdown: async () => {
+      closing = true;
+      for (const wake of [...sleepers]) wake();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       await Promise.all(inflight);

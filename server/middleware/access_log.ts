@@ -1,12 +1,24 @@
 /** One structured log line per request, written after the response is ready. */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
 import type { Logger } from "../log.ts";
 import { annotateRequestSpan } from "../telemetry.ts";
 import type { AppEnv } from "./types.ts";
 
 /**
+ * The path to log: a route with parameters is logged as its pattern
+ * (`/callbacks/hlr/:id`), because a parameter can be a credential (the HLR
+ * callback's one-time id); other paths as they came, truncated.
+ */
+function loggedPath(c: Context<AppEnv>): string {
+  const pattern = routePath(c, -1);
+  return pattern.includes(":") ? pattern : c.req.path.slice(0, 200);
+}
+
+/**
  * Log method, path, JSON-RPC method, tool, status, error code, upstream
- * status and duration. Never a header value, a body or a query string.
+ * status and duration. Never a header value, a body, a query string or a
+ * path parameter.
  * The same MCP facts go on the request's OpenTelemetry span, when tracing.
  */
 export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
@@ -21,7 +33,7 @@ export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
     logger.log(status >= 500 ? "error" : "info", "request", {
       request_id: c.var.requestId,
       method: c.req.method,
-      path: c.req.path.slice(0, 200),
+      path: loggedPath(c),
       rpc_method: r.rpcMethod,
       tool: r.tool,
       status,

@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { Logger } from "../log.ts";
 import { accessLog } from "./access_log.ts";
 import { bearerToken, parseBearer, requireToken } from "./auth.ts";
+import { clientIp } from "./client_ip.ts";
 import { originCheck } from "./origin.ts";
 import { FixedWindowLimiter } from "./rate_limit.ts";
 import { peekRpc, rpcBody } from "./rpc_body.ts";
@@ -154,4 +155,32 @@ Deno.test("accessLog writes one JSON line without header values", async () => {
   assert.equal(line.status, 200);
   assert.equal(typeof line.duration_ms, "number");
   assert.ok(!(lines[0] as string).includes("sekret-token-1"));
+});
+
+Deno.test("accessLog logs a route with parameters as its pattern (ids can be credentials)", async () => {
+  const lines: string[] = [];
+  const h = new Hono<AppEnv>();
+  h.use("*", requestId(), accessLog(new Logger("debug", (l) => lines.push(l))));
+  h.post("/callbacks/hlr/:id", (c) => c.text("OK"));
+  const id = "one-time-secret-id-0123456789abcdefghijklmnop";
+  await h.request(`http://localhost/callbacks/hlr/${id}`, { method: "POST" });
+  await h.request("http://localhost/elsewhere");
+  assert.equal(JSON.parse(lines[0] as string).path, "/callbacks/hlr/:id");
+  assert.ok(!(lines[0] as string).includes(id));
+  assert.equal(JSON.parse(lines[1] as string).path, "/elsewhere");
+});
+
+Deno.test("clientIp: the last X-Forwarded-For entry only behind a trusted proxy, and only an IP", async () => {
+  const h = new Hono<AppEnv>();
+  h.get("/", (c) => c.text(`${clientIp(c, false)} ${clientIp(c, true)}`));
+  const env = { remoteAddr: { transport: "tcp", hostname: "10.0.0.9", port: 1 } as Deno.NetAddr };
+  const ask = async (xff?: string) =>
+    await (await h.request("/", { headers: xff ? { "X-Forwarded-For": xff } : {} }, env)).text();
+  assert.equal(await ask(), "10.0.0.9 10.0.0.9");
+  assert.equal(await ask("1.2.3.4, 203.0.113.7"), "10.0.0.9 203.0.113.7");
+  assert.equal(await ask("2001:db8::1"), "10.0.0.9 2001:db8::1");
+  assert.equal(await ask("::ffff:192.0.2.1"), "10.0.0.9 ::ffff:192.0.2.1");
+  for (const junk of ["x".repeat(5000), "evil", "1.2.3.4:80", "[::1]", "1.2.3.4; drop"]) {
+    assert.equal(await ask(junk), "10.0.0.9 10.0.0.9", junk.slice(0, 20));
+  }
 });
