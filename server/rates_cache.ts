@@ -6,13 +6,19 @@
  * the token's keyed hash (never the token), indexed by country once per fill,
  * bounded in entries (least recently used first out), and concurrent misses
  * for one token share one upstream call.
+ *
+ * Most accounts see the same price list, so identical tables are interned:
+ * each parsed index (about 430 KB for the world list) is held once, however
+ * many tokens it answers, and a token's entry only adds its own age.
  */
 import type { CachedRates, RatesSource, ToolContext } from "../tools/define.ts";
 import type { Rate } from "./vertex.ts";
 
+type Index = Map<string, { rows: Rate[]; name: string | null }>;
+
 interface Table {
   fetchedAt: number;
-  byCountry: Map<string, { rows: Rate[]; name: string | null }>;
+  byCountry: Index;
 }
 
 interface Entry {
@@ -28,19 +34,30 @@ export interface RatesCacheOptions {
   now?: () => number;
 }
 
-function index(rows: Rate[], fetchedAt: number): Table {
-  const byCountry = new Map<string, { rows: Rate[]; name: string | null }>();
+function index(rows: Rate[]): Index {
+  const byCountry: Index = new Map();
   for (const row of rows) {
     let country = byCountry.get(row.country);
     if (!country) byCountry.set(row.country, country = { rows: [], name: row.country_name });
     country.rows.push(row);
   }
-  return { fetchedAt, byCountry };
+  return byCountry;
+}
+
+/** A content fingerprint of a rates table (SHA-256 of its JSON). */
+async function fingerprint(rows: Rate[]): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(JSON.stringify(rows)),
+  );
+  return new Uint8Array(digest).toBase64();
 }
 
 /** A bounded, per-token, single-flight cache of the rates table. */
 export class RatesCache implements RatesSource {
   readonly #entries = new Map<string, Entry>();
+  /** Interned indexes by content; weak, so an index lives as long as a token uses it. */
+  readonly #interned = new Map<string, WeakRef<Index>>();
   readonly #ttlMs: number;
   readonly #max: number;
   readonly #now: () => number;
@@ -59,6 +76,7 @@ export class RatesCache implements RatesSource {
   /** Forget every table. */
   clear(): void {
     this.#entries.clear();
+    this.#interned.clear();
   }
 
   /** Rates of one country for the caller's token. */
@@ -83,7 +101,10 @@ export class RatesCache implements RatesSource {
     }
     if (entry?.pending) return await entry.pending;
     const fresh: Entry = {};
-    const pending = ctx.vertex.getRates().then((rows) => index(rows, this.#now()));
+    const pending = ctx.vertex.getRates().then(async (rows) => ({
+      fetchedAt: this.#now(),
+      byCountry: await this.#intern(rows),
+    }));
     fresh.pending = pending;
     this.#entries.delete(key);
     this.#entries.set(key, fresh);
@@ -99,6 +120,22 @@ export class RatesCache implements RatesSource {
       fresh.pending = undefined;
       if (this.#ttlMs === 0 && this.#entries.get(key) === fresh) this.#entries.delete(key);
     }
+  }
+
+  /** The index of `rows`, shared with every other token whose table is identical. */
+  async #intern(rows: Rate[]): Promise<Index> {
+    const print = await fingerprint(rows);
+    const shared = this.#interned.get(print)?.deref();
+    if (shared) return shared;
+    const built = index(rows);
+    for (const [key, ref] of this.#interned) if (!ref.deref()) this.#interned.delete(key);
+    this.#interned.set(print, new WeakRef(built));
+    return built;
+  }
+
+  /** Distinct indexes currently held (identical tables count once). */
+  get distinctTables(): number {
+    return new Set([...this.#entries.values()].map((e) => e.table?.byCountry)).size;
   }
 
   #evict(): void {

@@ -92,3 +92,21 @@ Deno.test("TTL 0 disables caching", async () => {
   assert.equal(calls.n, 2);
   assert.equal(cache.size, 0);
 });
+
+Deno.test("identical tables are held once, different ones apart", async () => {
+  const cache = new RatesCache({ ttlSeconds: 60 });
+  const calls = { n: 0 };
+  const same = (p: string): ToolContext => {
+    const ctx = context(p, calls);
+    (ctx.vertex as { getRates: () => Promise<Rate[]> }).getRates = () =>
+      Promise.resolve([ROW("LT", "0.045"), ROW("LV", "0.1")]);
+    return ctx;
+  };
+  for (let i = 0; i < 20; i++) await cache.forCountry(same(`S${i}`), "LT");
+  await cache.forCountry(context("D1", calls), "LT");
+  await cache.forCountry(context("D2", calls), "LT");
+  assert.equal(cache.size, 22);
+  assert.equal(cache.distinctTables, 3);
+  const d1 = await cache.forCountry(context("D1", calls), "LT");
+  assert.equal(d1.rows[0]?.rate_eur, "rate-of-D1", "interning never mixes different tables");
+});
