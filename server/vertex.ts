@@ -506,7 +506,7 @@ export class VertexClient {
   ): Promise<Answer> {
     // A timer cleared when the call ends, not AbortSignal.timeout: that one keeps its timer,
     // signal and listeners alive for the whole timeout (10 s) after every call, which under
-    // load is thousands of live objects promoted to the old generation (see bench/README).
+    // load is thousands of live objects promoted to the old generation (README, Performance).
     const timeout = new AbortController();
     const timer = setTimeout(
       () => timeout.abort(new DOMException("upstream timeout", "TimeoutError")),
@@ -741,11 +741,20 @@ function classify(
     };
   }
   if (name === "AbortError") {
+    // The client went away mid-call. A billable or state-changing request may already have
+    // reached VertexSMS: its outcome is unknown, and a blind retry could do it twice.
     return {
       connection: false,
-      error: new ServiceError("UPSTREAM_UNAVAILABLE", "The request was cancelled by the client.", {
-        retryable: true,
-      }),
+      error: endpoint.safe
+        ? new ServiceError("UPSTREAM_UNAVAILABLE", "The request was cancelled by the client.", {
+          retryable: true,
+        })
+        : new ServiceError(
+          "UPSTREAM_UNAVAILABLE",
+          `The request was cancelled by the client during ${endpoint.route}; it may have been ` +
+            "carried out: check before trying again.",
+          { retryable: false, outcomeUnknown: true },
+        ),
     };
   }
   // A connection that could not be opened never carried the request.

@@ -294,3 +294,25 @@ Deno.test("HLR callbacks: error codes as strings or numbers, ported or not", () 
   assert.equal(parseHlrCallback({ nope: true }), null);
   assert.equal(parseHlrCallback("OK"), null);
 });
+
+Deno.test("a client cancelling a billable call leaves its outcome unknown; a read stays retryable", async () => {
+  await withUpstream(async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    return Response.json(["1"]);
+  }, async (client) => {
+    const cancel = new AbortController();
+    setTimeout(() => cancel.abort(), 30);
+    const send = await failure(
+      client.as({ ...creds, signal: cancel.signal }).sendSms({ to: "1", from: "a", message: "b" }),
+    );
+    assert.equal(send.retryable, false);
+    assert.equal(send.facts.outcomeUnknown, true);
+    const readCancel = new AbortController();
+    setTimeout(() => readCancel.abort(), 30);
+    const read = await failure(
+      client.as({ ...creds, signal: readCancel.signal }).getPrefixes("LT"),
+    );
+    assert.equal(read.retryable, true);
+    assert.equal(read.facts.outcomeUnknown, undefined);
+  });
+});
