@@ -5,25 +5,13 @@
  * left out of those suites silently.
  */
 import type { AnyTool } from "../tools/define.ts";
+import { ONE_CALL_PER_TOOL } from "./cases.ts";
 import { loadRecordings } from "./fake/recordings.ts";
 
-/** Valid arguments per tool name. */
-export const SAMPLE_ARGS: Readonly<Record<string, Record<string, unknown>>> = {
-  send_sms: { to: "+37069912345", from: "VertexSMS", message: "Your code is 4821" },
-  get_sms_rates: { country: "LT" },
-  register_sender_id: {
-    name: "Shop-24",
-    category: "Brand",
-    categoryDescription: "Our registered trade mark",
-  },
-  register_msisdn_sender: { msisdn: "+37069555555" },
-  confirm_msisdn_sender: { senderId: 124, code: "12345" },
-  lookup_hlr: { msisdn: "+37069912345", waitSeconds: 5 },
-  get_operator: { operatorId: 493 },
-  get_mcc_mnc_list: { country: "LT" },
-  get_mobile_prefixes: { country: "LT" },
-  correct_phone_number: { numbers: [{ number: "861860698", country: "LT" }] },
-};
+/** Valid arguments per tool name: the first valid call of each tool in `cases.ts`. */
+export const SAMPLE_ARGS: Readonly<Record<string, Record<string, unknown>>> = Object.fromEntries(
+  [...ONE_CALL_PER_TOOL].map(([name, kase]) => [name, kase.args]),
+);
 
 /**
  * The HLR result VertexSMS posts back for the sample `lookup_hlr` (the fake's
