@@ -106,10 +106,7 @@ export function base64url(bytes: Uint8Array): string {
 
 /** Bytes of an unpadded base64url string. */
 export function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  return Uint8Array.fromBase64(text, { alphabet: "base64url" });
 }
 
 /** A fresh unguessable identifier (256 random bits, base64url). */

@@ -71,8 +71,7 @@ const CODE_TTL_MS = 60_000;
 
 /** Unpadded base64url (RFC 4648 §5). */
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
-    .replace(/=+$/, "");
+  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 /** A random URL-safe string of `bytes` random bytes. */
