@@ -3,14 +3,9 @@
  * serves until SIGINT/SIGTERM, then drains in-flight requests (at most
  * `SHUTDOWN_TIMEOUT_MS`) and exits 0, or 1 when the drain was cut short.
  */
-import {
-  type Config,
-  ConfigError,
-  loadConfig,
-  Logger,
-  readEnv,
-  startServer,
-} from "./server/mod.ts";
+import { type Config, ConfigError, loadConfig, readEnv } from "./core/config.ts";
+import { Logger } from "./core/log.ts";
+import { startServer } from "./server/mod.ts";
 import { TOOLS } from "./tools/mod.ts";
 
 /** Open Deno KV as `KV_PATH` says: empty → Deno's default database, `off` → none. */

@@ -4,8 +4,9 @@
  * `deno run -A bench/dummy_tools.ts <count>` (server configuration from the environment)
  */
 import { z } from "zod";
-import { readEnv, startServer } from "../server/mod.ts";
-import { type AnyTool, defineTool } from "../tools/define.ts";
+import { readEnv } from "../core/config.ts";
+import { startServer } from "../server/mod.ts";
+import { type AnyTool, defineTool } from "../tools/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
 
 /** `count` read-only tools with small but distinct schemas. */

@@ -1,5 +1,5 @@
 /** The fake VertexSMS as its own process for the benchmark. `deno run -A bench/fake_server.ts <port>` */
-import { startFake } from "../conformance/fake/mod.ts";
+import { startFake } from "../testing/fake/mod.ts";
 
 const fake = startFake({ port: Number(Deno.args[0] ?? 0) });
 console.log(`listening ${new URL(fake.url).port}`);

@@ -10,7 +10,8 @@
  * Servers are pinned to core 0 and the load generator (this process) to
  * core 1 when `taskset` is available and the machine has two cores or more.
  */
-import { DEMO_TOKENS } from "../conformance/fake/tokens.ts";
+import { DEMO_TOKENS } from "../testing/fake/tokens.ts";
+import { devPackage, freePort } from "../testing/process.ts";
 import manifest from "../deno.json" with { type: "json" };
 import { load, type LoadResult, type Scenario } from "./load.ts";
 
@@ -36,13 +37,6 @@ const canPin = cores >= 2 && await run(["taskset", "-V"]).then((r) => r.success,
 async function run(cmd: string[]): Promise<Deno.CommandOutput> {
   return await new Deno.Command(cmd[0]!, { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
     .output();
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 const children: Deno.ChildProcess[] = [];
@@ -467,8 +461,7 @@ Deno.exit(targets.every((t) => t.pass) ? 0 : 1);
 async function startReference(): Promise<
   { child: Deno.ChildProcess; scenario: Scenario } | undefined
 > {
-  const spec =
-    (manifest.imports as Record<string, string>)["@modelcontextprotocol/server-everything"]!;
+  const spec = devPackage("@modelcontextprotocol/server-everything");
   const version = spec.split("@").pop()!;
   const prefix = `${Deno.env.get("HOME")}/.cache/vertexsms-mcp/bench-reference-${version}`;
   const entry = `${prefix}/node_modules/@modelcontextprotocol/server-everything/dist/index.js`;

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { extractWWWAuthenticateParams } from "@modelcontextprotocol/client";
-import { ALL_SCOPES } from "../tools/define.ts";
+import { ALL_SCOPES } from "../tools/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
 import {
   CLIENTS,
@@ -21,7 +21,7 @@ import {
   recordingFetch,
   rpc,
   startHarness,
-} from "./harness.ts";
+} from "../testing/harness.ts";
 
 /** RFC 7230 `token` and `quoted-string`, as RFC 7235 auth-params use them. */
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";

@@ -12,10 +12,10 @@
  */
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { CATALOG, type ErrorCode } from "../server/errors.ts";
-import { defineTool } from "../tools/define.ts";
+import { CATALOG, type ErrorCode } from "../core/errors.ts";
+import { defineTool } from "../tools/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
-import type { Fault } from "./fake/mod.ts";
+import type { Fault } from "../testing/fake/mod.ts";
 import {
   CLIENTS,
   DEMO_TOKENS,
@@ -26,7 +26,7 @@ import {
   recordingFetch,
   startHarness,
   type WireExchange,
-} from "./harness.ts";
+} from "../testing/harness.ts";
 
 /** Fields every envelope has. */
 const BASE_KEYS = ["code", "message", "retryable", "vertex_error_code", "request_id"];

@@ -11,7 +11,7 @@ import {
   modernCall,
   rpc,
   startHarness,
-} from "./harness.ts";
+} from "../testing/harness.ts";
 
 Deno.test("both metadata URLs serve the same RFC 9728 document", async () => {
   const h = startHarness();

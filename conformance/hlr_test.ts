@@ -4,8 +4,15 @@
  * route's refusals; HLR_TIMEOUT and HLR_UNAVAILABLE.
  */
 import assert from "node:assert/strict";
-import { CLIENTS, connectV2, DEMO_TOKENS, envelopeOf, startHarness, startPair } from "./harness.ts";
-import { SAMPLE_HLR_CALLBACK } from "./samples.ts";
+import {
+  CLIENTS,
+  connectV2,
+  DEMO_TOKENS,
+  envelopeOf,
+  startHarness,
+  startPair,
+} from "../testing/harness.ts";
+import { SAMPLE_HLR_CALLBACK } from "../testing/samples.ts";
 
 const RESULT = SAMPLE_HLR_CALLBACK;
 

@@ -1,6 +1,6 @@
 /** The HTTP surface of `http.md`: routes, CORS, Origin/Host, limits, start-up refusal. */
 import assert from "node:assert/strict";
-import { DEMO_TOKENS, rpc, startHarness } from "./harness.ts";
+import { DEMO_TOKENS, rpc, startHarness } from "../testing/harness.ts";
 
 const LIST = { jsonrpc: "2.0", id: 1, method: "tools/list" };
 

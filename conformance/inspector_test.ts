@@ -7,17 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { TOOLS } from "../tools/mod.ts";
-import { DEMO_TOKENS, startHarness } from "./harness.ts";
-
-const INSPECTOR = "npm:@modelcontextprotocol/inspector@2.12.0";
+import { DEMO_TOKENS, startHarness } from "../testing/harness.ts";
+import { devProgram } from "../testing/process.ts";
 
 /** Run the Inspector CLI against `mcpUrl` with the demo token; parse its JSON output. */
 async function inspect(mcpUrl: string, home: string, args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      INSPECTOR,
+    args: devProgram(
+      "@modelcontextprotocol/inspector",
       "--cli",
       mcpUrl,
       "--transport",
@@ -27,7 +24,7 @@ async function inspect(mcpUrl: string, home: string, args: string[]) {
       "--format",
       "json",
       ...args,
-    ],
+    ),
     // Keep the Inspector's catalog and storage out of the user's home.
     env: {
       NO_COLOR: "1",

@@ -19,7 +19,7 @@ import {
   rpc,
   startHarness,
   startPair,
-} from "./harness.ts";
+} from "../testing/harness.ts";
 
 const TOKEN = DEMO_TOKENS.full;
 const SMS = { to: "+37069912345", from: "VertexSMS", message: "Your code is 4821" };

@@ -19,17 +19,17 @@ import {
   StreamableHTTPClientTransport,
   UnauthorizedError,
 } from "@modelcontextprotocol/client";
-import { ALL_SCOPES } from "../tools/define.ts";
-import { type FakeScope, startFake } from "./fake/mod.ts";
+import { ALL_SCOPES } from "../tools/mod.ts";
+import { type FakeScope, startFake } from "../testing/fake/mod.ts";
 import {
   type Harness,
   MODERN,
   type RecordingFetch,
   recordingFetch,
   startHarness,
-} from "./harness.ts";
-import { type AuthServer, startAuthServer } from "./oauth/mod.ts";
-import { ClickThroughProvider } from "./oauth/provider.ts";
+} from "../testing/harness.ts";
+import { type AuthServer, startAuthServer } from "../testing/oauth/mod.ts";
+import { ClickThroughProvider } from "../testing/oauth/provider.ts";
 
 /** A fake, the test authorization server, and a server that names it. */
 function startOAuthHarness(env: Record<string, string> = {}) {

@@ -15,10 +15,10 @@
  * scenario.
  */
 import assert from "node:assert/strict";
-import { DEMO_TOKENS, rpc, startHarness } from "./harness.ts";
-import { startHeaderProxy } from "./proxy.ts";
+import { DEMO_TOKENS, rpc, startHarness } from "../testing/harness.ts";
+import { devProgram } from "../testing/process.ts";
+import { startHeaderProxy } from "../testing/proxy.ts";
 
-const RUNNER = "npm:@modelcontextprotocol/conformance@0.1.16";
 const EXPECTED_FAILURES = new URL("./official/expected_failures.json", import.meta.url);
 
 /** One check of a scenario, as the runner writes it to `checks.json`. */
@@ -62,10 +62,8 @@ Deno.test("official MCP conformance runner: required scenarios pass, failures ma
   try {
     const started = performance.now();
     const run = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        RUNNER,
+      args: devProgram(
+        "@modelcontextprotocol/conformance",
         "server",
         "--url",
         `${proxy.url}/mcp`,
@@ -73,7 +71,7 @@ Deno.test("official MCP conformance runner: required scenarios pass, failures ma
         baseline,
         "--output-dir",
         `${dir}/results`,
-      ],
+      ),
       env: { NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",

@@ -12,9 +12,9 @@
  * are reported together.
  */
 import assert from "node:assert/strict";
-import { ALL_SCOPES } from "../tools/define.ts";
+import { ALL_SCOPES } from "../tools/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
-import { ONE_CALL_PER_TOOL } from "./cases.ts";
+import { ONE_CALL_PER_TOOL } from "../testing/cases.ts";
 import {
   CLIENTS,
   DEMO_TOKENS,
@@ -22,7 +22,7 @@ import {
   recordingFetch,
   startHarness,
   type WireExchange,
-} from "./harness.ts";
+} from "../testing/harness.ts";
 
 /** Keys of an `AUTH_INVALID` scope envelope: the base, the auth links, `required_scope`. */
 const SCOPE_ENVELOPE_KEYS = [

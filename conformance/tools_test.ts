@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { TOOLS } from "../tools/mod.ts";
-import { VALID } from "./cases.ts";
-import { CLIENTS, DEMO_TOKENS, envelopeOf, startHarness } from "./harness.ts";
+import { VALID } from "../testing/cases.ts";
+import { CLIENTS, DEMO_TOKENS, envelopeOf, startHarness } from "../testing/harness.ts";
 
 /** The annotation table of `tools.md` (read-only / destructive / idempotent / open-world). */
 const SPEC_ANNOTATIONS: Record<string, [boolean, boolean, boolean, boolean]> = {

@@ -13,12 +13,18 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { ipRestriction } from "hono/ip-restriction";
 import { requestId } from "hono/request-id";
-import type { AnyTool } from "../tools/define.ts";
-import { ALL_SCOPES } from "../tools/define.ts";
-import { type Config, isLoopbackHost } from "./config.ts";
-import { type AuthLinks, bearerChallenge, ServiceError } from "./errors.ts";
-import { HlrBroker } from "./hlr.ts";
-import { Logger } from "./log.ts";
+import { type Config, isLoopbackHost } from "../core/config.ts";
+import { type AuthLinks, ServiceError } from "../core/errors.ts";
+import { createPrincipalHasher, deriveKey, memo } from "../core/keys.ts";
+import { Logger } from "../core/log.ts";
+import { ALL_SCOPES } from "../core/scopes.ts";
+import { SERVER_NAME, VERSION } from "../core/version.ts";
+import { Money } from "../money/mod.ts";
+import { HlrBroker, RatesCache } from "../services/mod.ts";
+import { KvStore, MemoryStore, resolveSecret } from "../state/mod.ts";
+import type { AnyTool } from "../tools/mod.ts";
+import { parseHlrCallback, VertexClient } from "../vertex/mod.ts";
+import { bearerChallenge } from "./challenge.ts";
 import { createMcpEndpoint, type Exchange } from "./mcp.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { bearerToken, requireToken } from "./middleware/auth.ts";
@@ -28,12 +34,6 @@ import { originCheck } from "./middleware/origin.ts";
 import { FixedWindowLimiter } from "./middleware/rate_limit.ts";
 import { rpcBody, rpcError } from "./middleware/rpc_body.ts";
 import type { AppEnv } from "./middleware/types.ts";
-import { KvGuardStore, MemoryGuardStore } from "./guard_store.ts";
-import { Money } from "./money.ts";
-import { createPrincipalHasher, deriveKey, memo, resolveSecret } from "./principal.ts";
-import { RatesCache } from "./rates_cache.ts";
-import { SERVER_NAME, VERSION } from "./version.ts";
-import { parseHlrCallback, VertexClient } from "./vertex.ts";
 
 /** What {@link createApp} needs. */
 export interface AppOptions {
@@ -116,7 +116,7 @@ export function createApp(options: AppOptions): App {
     return secret;
   });
   const money = new Money({
-    store: kv ? new KvGuardStore(kv) : new MemoryGuardStore(),
+    store: kv ? new KvStore(kv) : new MemoryStore(),
     secret,
     limits: {
       sendsPerMinute: config.smsSendsPerMinute,

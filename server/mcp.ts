@@ -53,32 +53,23 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import type {
-  AnyTool,
-  ConfirmAnswer,
-  ConfirmRequest,
-  Scope,
-  ToolContext,
-  ToolServices,
-} from "../tools/define.ts";
 import {
   asServiceError,
   type AuthLinks,
   type FieldIssue,
   ServiceError,
   toEnvelope,
-} from "./errors.ts";
-import type { Logger } from "./log.ts";
-import { deriveKey, memo, type PrincipalHasher, type SecretSource } from "./principal.ts";
-import type { UpstreamEvent, VertexClient } from "./vertex.ts";
+} from "../core/errors.ts";
+import { deriveKey, memo, type PrincipalHasher, type SecretSource } from "../core/keys.ts";
+import type { Logger } from "../core/log.ts";
+import type { Scope } from "../core/scopes.ts";
+import type { RequestFacts } from "../core/telemetry.ts";
+import type { ConfirmAnswer, ConfirmRequest } from "../money/mod.ts";
+import type { AnyTool, ToolContext, ToolServices } from "../tools/mod.ts";
+import type { UpstreamEvent, VertexClient } from "../vertex/mod.ts";
 
-/** What the HTTP layer records about one request for its log line. */
-export interface RequestRecord {
-  rpcMethod?: string;
-  tool?: string;
-  errorCode?: string;
-  upstreamStatus?: number;
-}
+/** What the HTTP layer records about one request for its log line (and its span). */
+export type RequestRecord = RequestFacts;
 
 /** One `/mcp` exchange, as the HTTP layer hands it over. */
 export interface Exchange {

@@ -5,16 +5,12 @@
  * ephemeral port (`PORT=0`, used by tests, the demo and the benchmark) is
  * known before `PUBLIC_URL` and the Origin allow-list are derived from it.
  */
-import type { AnyTool } from "../tools/define.ts";
+import { type Config, loadConfig } from "../core/config.ts";
+import type { Logger } from "../core/log.ts";
+import type { AnyTool } from "../tools/mod.ts";
 import { type App, createApp } from "./app.ts";
-import { type Config, loadConfig } from "./config.ts";
-import type { Logger } from "./log.ts";
 
 export { type App, createApp } from "./app.ts";
-export { type Config, ConfigError, loadConfig, readEnv, VARIABLES } from "./config.ts";
-export { CATALOG, type ErrorCode, ServiceError } from "./errors.ts";
-export { Logger } from "./log.ts";
-export { SERVER_NAME, VERSION } from "./version.ts";
 
 /** Options of {@link startServer}. */
 export interface StartOptions {

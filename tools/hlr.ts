@@ -1,7 +1,8 @@
 /** Scope `hlr:lookup`: live number lookups (billable per query). */
 import { z } from "zod";
-import { ServiceError } from "../server/errors.ts";
-import { defineTool, type ToolContext } from "./define.ts";
+import { ServiceError } from "../core/errors.ts";
+import type { ToolContext } from "./context.ts";
+import { defineTool } from "./define.ts";
 import { e164, idempotencyKey, upstreamDigits } from "./schemas.ts";
 
 const Input = z.strictObject({

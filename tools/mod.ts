@@ -2,15 +2,16 @@
  * The ten tools, one module per scope. {@link TOOLS} is the only list: the
  * MCP endpoint, the scope map, the README table and the tests all read it.
  */
-import type { AnyTool, Scope } from "./define.ts";
+import type { AnyTool } from "./define.ts";
 import { HLR_TOOLS } from "./hlr.ts";
 import { NUMBERS_TOOLS } from "./numbers.ts";
 import { RATES_TOOLS } from "./rates.ts";
 import { SENDER_TOOLS } from "./sender.ts";
 import { SMS_TOOLS } from "./sms.ts";
 
-export { ALL_SCOPES, defineTool, SCOPES } from "./define.ts";
-export type { AnyTool, Scope, ToolContext, ToolDefinition, ToolServices } from "./define.ts";
+export { ALL_SCOPES, type Scope, SCOPES } from "../core/scopes.ts";
+export type { ToolContext, ToolServices } from "./context.ts";
+export { type Annotations, type AnyTool, defineTool, type ToolDefinition } from "./define.ts";
 
 /** Every tool, in the order of `tools.md`. */
 export const TOOLS: readonly AnyTool[] = [
@@ -20,8 +21,3 @@ export const TOOLS: readonly AnyTool[] = [
   ...HLR_TOOLS,
   ...NUMBERS_TOOLS,
 ];
-
-/** The scope each tool needs, derived from the declarations. */
-export function scopeOf(tools: readonly AnyTool[], name: string): Scope | undefined {
-  return tools.find((tool) => tool.name === name)?.scope;
-}

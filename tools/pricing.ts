@@ -3,65 +3,44 @@
  * per-token rates cache.
  *
  * VertexSMS's price list is per country and operator (with MCC/MNC) but has
- * no dialling prefixes, so the country comes from the number itself:
- * `correctBy` when given, else the ITU-T E.164 country calling code below.
- * Limits, on purpose: a calling code shared by several countries resolves to
- * its main one (+44 → GB, +39 → IT, +47 → NO, +590 → GP, ...), except +7
- * (Kazakhstan for +76/+77, else Russia) and +1, where the area codes of the
- * Caribbean and Pacific NANP members are known and any other +1 number is
- * "US or CA" (quoted at the higher of the two). The operator is not known
- * before sending, so the quote uses the destination's highest rate: an upper
- * estimate, exact when the country has a single route.
+ * no dialling prefixes, so the country comes from the number itself, found
+ * with libphonenumber-js (its `min` metadata: calling codes plus leading
+ * digits, enough to tell Guernsey, Jersey and the Isle of Man from Great
+ * Britain, the Vatican from Italy, Bonaire from Curaçao, and Canada from the
+ * US). It is imported on the first quote, so it costs nothing at start-up.
+ *
+ * Where the number leaves several countries possible (a +44 7700 number, an
+ * unassigned +1 area code), or `correctBy` names another country than the
+ * number's own, the quote takes the dearest candidate: an estimate may be
+ * high, never low, because the spend cap counts it. The operator is not known
+ * before sending either, so the rate is the destination's highest operator
+ * rate: exact for single-route countries, an upper estimate elsewhere.
  */
-import { eurToMicros, formatEur } from "../server/eur.ts";
-import type { SmsQuote, ToolContext } from "./define.ts";
+import { eurToMicros, formatEur } from "../core/eur.ts";
+import { memo } from "../core/keys.ts";
+import type { SmsQuote } from "../money/mod.ts";
+import type { ToolContext } from "./context.ts";
+import { E164 } from "./schemas.ts";
 
-/** Country calling code → ISO 3166-1 alpha-2 (ITU-T E.164 assignments). */
-const CALLING_CODES: Readonly<Record<string, string>> = Object.fromEntries(
-  (
-    "20 EG,211 SS,212 MA,213 DZ,216 TN,218 LY,220 GM,221 SN,222 MR,223 ML,224 GN,225 CI," +
-    "226 BF,227 NE,228 TG,229 BJ,230 MU,231 LR,232 SL,233 GH,234 NG,235 TD,236 CF,237 CM," +
-    "238 CV,239 ST,240 GQ,241 GA,242 CG,243 CD,244 AO,245 GW,246 IO,248 SC,249 SD,250 RW," +
-    "251 ET,252 SO,253 DJ,254 KE,255 TZ,256 UG,257 BI,258 MZ,260 ZM,261 MG,262 RE,263 ZW," +
-    "264 NA,265 MW,266 LS,267 BW,268 SZ,269 KM,27 ZA,290 SH,291 ER,297 AW,298 FO,299 GL," +
-    "30 GR,31 NL,32 BE,33 FR,34 ES,350 GI,351 PT,352 LU,353 IE,354 IS,355 AL,356 MT,357 CY," +
-    "358 FI,359 BG,36 HU,370 LT,371 LV,372 EE,373 MD,374 AM,375 BY,376 AD,377 MC,378 SM," +
-    "380 UA,381 RS,382 ME,383 XK,385 HR,386 SI,387 BA,389 MK,39 IT,40 RO,41 CH,420 CZ," +
-    "421 SK,423 LI,43 AT,44 GB,45 DK,46 SE,47 NO,48 PL,49 DE,500 FK,501 BZ,502 GT,503 SV," +
-    "504 HN,505 NI,506 CR,507 PA,508 PM,509 HT,51 PE,52 MX,53 CU,54 AR,55 BR,56 CL,57 CO," +
-    "58 VE,590 GP,591 BO,592 GY,593 EC,594 GF,595 PY,596 MQ,597 SR,598 UY,599 CW,60 MY," +
-    "61 AU,62 ID,63 PH,64 NZ,65 SG,66 TH,670 TL,672 NF,673 BN,674 NR,675 PG,676 TO,677 SB," +
-    "678 VU,679 FJ,680 PW,681 WF,682 CK,683 NU,685 WS,686 KI,687 NC,688 TV,689 PF,690 TK," +
-    "691 FM,692 MH,81 JP,82 KR,84 VN,850 KP,852 HK,853 MO,855 KH,856 LA,86 CN,880 BD,886 TW," +
-    "90 TR,91 IN,92 PK,93 AF,94 LK,95 MM,960 MV,961 LB,962 JO,963 SY,964 IQ,965 KW,966 SA," +
-    "967 YE,968 OM,970 PS,971 AE,972 IL,973 BH,974 QA,975 BT,976 MN,977 NP,98 IR,992 TJ," +
-    "993 TM,994 AZ,995 GE,996 KG,998 UZ"
-  ).split(",").map((pair) => pair.split(" ") as [string, string]),
-);
-
-/** NANP (+1) area codes of members other than the US and Canada. */
-const NANP_AREAS: Readonly<Record<string, string>> = Object.fromEntries(
-  (
-    "242 BS,246 BB,264 AI,268 AG,284 VG,340 VI,345 KY,441 BM,473 GD,649 TC,658 JM,664 MS," +
-    "670 MP,671 GU,684 AS,721 SX,758 LC,767 DM,784 VC,787 PR,809 DO,829 DO,849 DO,868 TT," +
-    "869 KN,876 JM,939 PR"
-  ).split(",").map((pair) => pair.split(" ") as [string, string]),
-);
+const phoneNumbers = memo(() => import("libphonenumber-js/min"));
 
 /**
- * The countries an E.164 number may belong to (one, or `["US", "CA"]` for
- * other +1 numbers); empty for unassigned and non-geographic codes.
+ * The countries an E.164 number may belong to: one when its digits decide
+ * it, several when they do not; empty for unassigned and non-geographic codes.
  */
-export function countriesOf(e164: string): readonly string[] {
-  const digits = e164.replace(/^\+/, "");
-  if (digits.startsWith("1")) {
-    const area = NANP_AREAS[digits.slice(1, 4)];
-    return area ? [area] : ["US", "CA"];
-  }
-  if (digits.startsWith("7")) return /^7[67]/.test(digits) ? ["KZ"] : ["RU"];
-  // E.164 country codes form a prefix code: at most one of 2 or 3 digits matches.
-  const country = CALLING_CODES[digits.slice(0, 2)] ?? CALLING_CODES[digits.slice(0, 3)];
-  return country ? [country] : [];
+export async function countriesOf(e164: string): Promise<readonly string[]> {
+  const { parsePhoneNumberFromString } = await phoneNumbers();
+  const parsed = parsePhoneNumberFromString(e164);
+  if (!parsed) return [];
+  if (parsed.country) return [parsed.country];
+  return parsed.getPossibleCountries();
+}
+
+/** The countries whose rates could apply to a send: the number's, and `correctBy`'s. */
+export async function destinationsOf(to: string, correctBy?: string): Promise<readonly string[]> {
+  const own = E164.test(to) ? await countriesOf(to) : [];
+  if (correctBy === undefined) return own;
+  return own.includes(correctBy) ? own : [correctBy, ...own];
 }
 
 /** What sending `parts` parts to `to` is estimated to cost, from the per-token rates cache. */
@@ -69,7 +48,7 @@ export async function quoteSms(
   ctx: ToolContext,
   sms: { to: string; correctBy?: string; parts: number },
 ): Promise<SmsQuote> {
-  const countries = sms.correctBy ? [sms.correctBy] : countriesOf(sms.to);
+  const countries = await destinationsOf(sms.to, sms.correctBy);
   let highest: number | null = null;
   let rateEur: string | null = null;
   for (const country of countries) {

@@ -1,5 +1,6 @@
 /** Input pieces shared by several tools (validated before any upstream call). */
 import { z } from "zod";
+import { IDEMPOTENCY_KEY } from "../money/mod.ts";
 
 /** ISO 3166-1 alpha-2, any case in, upper case out. */
 export const country = z
@@ -21,9 +22,6 @@ export const e164 = z
 export function upstreamDigits(number: string): string {
   return number.replace(/^\+/, "");
 }
-
-/** An idempotency key: 1–255 printable ASCII characters, no spaces (a UUID fits). */
-export const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
 
 /** The optional `idempotencyKey` of billable tools. */
 export const idempotencyKey = z

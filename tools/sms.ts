@@ -1,7 +1,8 @@
 /** Scope `sms:send`: sending SMS (billable). */
 import { z } from "zod";
-import { defineTool, type SmsQuote } from "./define.ts";
-import { ServiceError } from "../server/errors.ts";
+import { ServiceError } from "../core/errors.ts";
+import type { SmsQuote } from "../money/mod.ts";
+import { defineTool } from "./define.ts";
 import { quoteSms } from "./pricing.ts";
 import { countParts, encodingFor, firstNonGsm } from "./sms_encoding.ts";
 import { country, E164, idempotencyKey, upstreamDigits } from "./schemas.ts";

@@ -1,8 +1,8 @@
 /** One structured log line per request, written after the response is ready. */
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import type { Logger } from "../log.ts";
-import { annotateRequestSpan } from "../telemetry.ts";
+import type { Logger } from "../../core/log.ts";
+import { annotateRequestSpan } from "../../core/telemetry.ts";
 import type { AppEnv } from "./types.ts";
 
 /**

@@ -8,7 +8,8 @@
  * The token is never checked here: VertexSMS is the gatekeeper.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { type AuthLinks, bearerChallenge, ServiceError } from "../errors.ts";
+import { type AuthLinks, ServiceError } from "../../core/errors.ts";
+import { bearerChallenge } from "../challenge.ts";
 import { clientIp } from "./client_ip.ts";
 import { errorResponse } from "./error_response.ts";
 import type { FixedWindowLimiter } from "./rate_limit.ts";

@@ -1,7 +1,7 @@
 /** The HTTP face of the error envelope. */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type AuthLinks, type ServiceError, toEnvelope } from "../errors.ts";
+import { type AuthLinks, type ServiceError, toEnvelope } from "../../core/errors.ts";
 import type { AppEnv } from "./types.ts";
 
 /** Answer `error` at HTTP level: the envelope as body, `X-Request-Id`, extra headers. */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
-import { Logger } from "../log.ts";
+import { Logger } from "../../core/log.ts";
 import { accessLog } from "./access_log.ts";
 import { bearerToken, parseBearer, requireToken } from "./auth.ts";
 import { clientIp } from "./client_ip.ts";

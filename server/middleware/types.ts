@@ -1,5 +1,5 @@
 /** The Hono environment every middleware of this server shares. */
-import type { RequestRecord } from "../mcp.ts";
+import type { RequestFacts } from "../../core/telemetry.ts";
 
 /** A parsed JSON-RPC body, peeked at for routing, auth challenges and logs. */
 export interface RpcBody {
@@ -16,7 +16,7 @@ export interface AppVariables {
   /** From Hono's request-id middleware. */
   requestId: string;
   /** Filled in along the way; written as the request's log line. */
-  record: RequestRecord;
+  record: RequestFacts;
   /** The bearer token, when the request carried a well-formed one. */
   token: string | undefined;
   /** The parsed body of a POST to `/mcp`. */

@@ -1,0 +1,365 @@
+/**
+ * Configuration from the environment, validated once at start-up.
+ *
+ * Every variable is described once in {@link VARIABLES}: its default, what it
+ * expects and how it is parsed. The README's configuration table is checked
+ * against this list, and a bad value becomes one clear line naming the
+ * variable (see {@link ConfigError}).
+ */
+import { eurToMicros } from "./eur.ts";
+
+/** The validated configuration the server runs with. */
+export interface Config {
+  port: number;
+  bindHost: string;
+  /** Canonical external base URL, lower-case scheme and host, no trailing slash. */
+  publicUrl: string;
+  vertexApiUrl: string;
+  authServer: string;
+  signupUrl: string;
+  signinUrl: string;
+  tokenUrl: string;
+  upstreamTimeoutMs: number;
+  ratesCacheTtlSeconds: number;
+  scopeChallenge: "tool" | "http";
+  allowedOrigins: string[];
+  maxBodyBytes: number;
+  unauthRateLimitPerMinute: number;
+  trustProxy: boolean;
+  hlrCallbackAllowedIps: string[];
+  /** Deno KV location: `""` → Deno's default database, `"off"` → none, else a path or URL. */
+  kvPath: string;
+  shutdownTimeoutMs: number;
+  /** Per token; 0: no limit. */
+  smsSendsPerMinute: number;
+  /** Distinct recipients per token and hour; 0: no limit. */
+  smsRecipientsPerHour: number;
+  /** Estimated spend per token and 24 hours, in micro-euros; 0: no cap. */
+  smsDailySpendCapMicros: number;
+  smsRequireConfirmation: boolean;
+  /** Master secret shared by every instance; empty: see `principal.ts` `resolveSecret`. */
+  stateSecret: string;
+  logLevel: LogLevel;
+}
+
+/** Log levels, least to most severe. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** A configuration value the server refuses to start with. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, expected: string, raw: string) {
+    super(`Invalid configuration: ${variable} must be ${expected} (got ${JSON.stringify(raw)}).`);
+    this.name = "ConfigError";
+  }
+}
+
+type Parser<T> = (raw: string) => T | undefined;
+
+interface Variable<K extends keyof Config> {
+  key: K;
+  /** Shown in the README; `undefined` when the default is derived from other values. */
+  default: string | undefined;
+  expected: string;
+  meaning: string;
+  parse: Parser<Config[K]>;
+  /** Never echo the value (in errors or anywhere else). */
+  secret?: boolean;
+}
+
+const integer = (min: number, max: number): Parser<number> => (raw) => {
+  if (!/^\d+$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n >= min && n <= max ? n : undefined;
+};
+
+const httpUrl: Parser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  if (url.search || url.hash || url.username || url.password) return undefined;
+  // URL lower-cases scheme and host; drop the trailing slash so `resource` is byte-stable.
+  return url.href.replace(/\/+$/, "");
+};
+
+const list = <T>(item: Parser<T>): Parser<T[]> => (raw) => {
+  const parts = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const out: T[] = [];
+  for (const part of parts) {
+    const value = item(part);
+    if (value === undefined) return undefined;
+    out.push(value);
+  }
+  return out;
+};
+
+const origin: Parser<string> = (raw) => {
+  const url = httpUrl(raw);
+  if (url === undefined) return undefined;
+  const parsed = new URL(url);
+  return parsed.pathname === "/" ? parsed.origin : undefined;
+};
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const cidr: Parser<string> = (raw) => {
+  const [addr, prefix, extra] = raw.split("/");
+  if (extra !== undefined || addr === undefined) return undefined;
+  const v4 = IPV4.test(addr);
+  const v6 = !v4 && /^[0-9a-fA-F:.]+$/.test(addr) && addr.includes(":");
+  if (!v4 && !v6) return undefined;
+  if (prefix === undefined) return raw;
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (v4 ? 32 : 128)) return undefined;
+  return raw;
+};
+
+const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) =>
+  (values as readonly string[]).includes(raw) ? raw as T : undefined;
+
+const bool: Parser<boolean> = (raw) =>
+  raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : undefined;
+
+/** Anything printable: a file path, a KV Connect URL or `off` (Deno.openKv judges the rest). */
+const kvLocation: Parser<string> = (raw) => /^\P{Cc}{0,4096}$/u.test(raw) ? raw : undefined;
+const eur: Parser<number> = (raw) => {
+  const micros = eurToMicros(raw);
+  return micros !== undefined && micros <= 1_000_000 * 1_000_000 ? micros : undefined;
+};
+
+const secret: Parser<string> = (
+  raw,
+) => (new TextEncoder().encode(raw).byteLength >= 32 ? raw : undefined);
+
+const hostname: Parser<string> = (raw) =>
+  /^[A-Za-z0-9.:[\]-]+$/.test(raw) && raw.length <= 255 ? raw : undefined;
+
+/** Every environment variable the server reads, in README order. */
+export const VARIABLES = {
+  PORT: {
+    key: "port",
+    default: "8000",
+    expected: "an integer between 0 and 65535",
+    meaning: "listen port (0 picks a free one)",
+    parse: integer(0, 65535),
+  },
+  BIND_HOST: {
+    key: "bindHost",
+    default: "127.0.0.1",
+    expected: "a host name or IP address",
+    meaning: "listen address (`0.0.0.0` in containers)",
+    parse: hostname,
+  },
+  PUBLIC_URL: {
+    key: "publicUrl",
+    default: undefined,
+    expected: "an http(s) URL without query or fragment",
+    meaning:
+      "canonical external base URL (default `http://localhost:<PORT>`): `resource`, metadata URL, HLR callbacks",
+    parse: httpUrl,
+  },
+  VERTEXSMS_API_URL: {
+    key: "vertexApiUrl",
+    default: "https://api.vertexsms.com",
+    expected: "an http(s) URL",
+    meaning: "upstream base URL",
+    parse: httpUrl,
+  },
+  VERTEXSMS_AUTH_SERVER: {
+    key: "authServer",
+    default: "https://tool.vertexsms.com",
+    expected: "an http(s) URL",
+    meaning: "authorization server advertised in the metadata",
+    parse: httpUrl,
+  },
+  VERTEXSMS_SIGNUP_URL: {
+    key: "signupUrl",
+    default: "https://vertexsms.com/en/contact",
+    expected: "an http(s) URL",
+    meaning: "`signup_url` in auth errors",
+    parse: httpUrl,
+  },
+  VERTEXSMS_SIGNIN_URL: {
+    key: "signinUrl",
+    default: "https://vertexsms.com/en/login",
+    expected: "an http(s) URL",
+    meaning: "`signin_url` in auth errors",
+    parse: httpUrl,
+  },
+  VERTEXSMS_TOKEN_URL: {
+    key: "tokenUrl",
+    default: "https://tool.vertexsms.com/settings/api",
+    expected: "an http(s) URL",
+    meaning: "`token_url` in auth errors",
+    parse: httpUrl,
+  },
+  UPSTREAM_TIMEOUT_MS: {
+    key: "upstreamTimeoutMs",
+    default: "10000",
+    expected: "an integer between 100 and 120000",
+    meaning: "timeout per upstream call, in milliseconds",
+    parse: integer(100, 120_000),
+  },
+  RATES_CACHE_TTL_SECONDS: {
+    key: "ratesCacheTtlSeconds",
+    default: "3600",
+    expected: "an integer between 0 and 86400",
+    meaning: "`get_sms_rates` cache lifetime per token (0 disables the cache)",
+    parse: integer(0, 86_400),
+  },
+  SCOPE_CHALLENGE: {
+    key: "scopeChallenge",
+    default: "tool",
+    expected: 'one of "tool", "http"',
+    meaning:
+      "`tool`: scope rejections as tool errors; `http`: HTTP 403 `insufficient_scope` step-up challenges",
+    parse: oneOf(["tool", "http"] as const),
+  },
+  ALLOWED_ORIGINS: {
+    key: "allowedOrigins",
+    default: "",
+    expected: "a comma-separated list of origins such as https://app.example.com",
+    meaning: "extra browser origins allowed to call `/mcp`",
+    parse: list(origin),
+  },
+  MAX_BODY_BYTES: {
+    key: "maxBodyBytes",
+    default: "1048576",
+    expected: "an integer between 1024 and 16777216",
+    meaning: "request body limit in bytes",
+    parse: integer(1024, 16 * 1024 * 1024),
+  },
+  UNAUTH_RATE_LIMIT_PER_MINUTE: {
+    key: "unauthRateLimitPerMinute",
+    default: "60",
+    expected: "an integer between 1 and 100000",
+    meaning: "per client IP, requests without a valid `Authorization` header",
+    parse: integer(1, 100_000),
+  },
+  TRUST_PROXY: {
+    key: "trustProxy",
+    default: "false",
+    expected: "true or false",
+    meaning: "take the client address from `X-Forwarded-For` (only behind your own proxy)",
+    parse: bool,
+  },
+  HLR_CALLBACK_ALLOWED_IPS: {
+    key: "hlrCallbackAllowedIps",
+    default: "",
+    expected: "a comma-separated list of IP addresses or CIDR ranges",
+    meaning: "who may deliver HLR callbacks (empty: anyone holding the one-time id)",
+    parse: list(cidr),
+  },
+  KV_PATH: {
+    key: "kvPath",
+    default: "",
+    expected: 'a file path, "off", or empty for Deno\'s default database',
+    meaning: "the Deno KV database for state shared between instances (see below)",
+    parse: kvLocation,
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    key: "shutdownTimeoutMs",
+    default: "30000",
+    expected: "an integer between 100 and 600000",
+    meaning:
+      "on SIGTERM/SIGINT, how long in-flight requests may finish before the process exits (exit code 1 if cut short)",
+    parse: integer(100, 600_000),
+  },
+  SMS_SENDS_PER_MINUTE: {
+    key: "smsSendsPerMinute",
+    default: "20",
+    expected: "an integer between 0 and 100000",
+    meaning: "`send_sms` calls per token per minute (0: no limit)",
+    parse: integer(0, 100_000),
+  },
+  SMS_RECIPIENTS_PER_HOUR: {
+    key: "smsRecipientsPerHour",
+    default: "100",
+    expected: "an integer between 0 and 100000",
+    meaning: "different recipients per token per hour (0: no limit)",
+    parse: integer(0, 100_000),
+  },
+  SMS_DAILY_SPEND_CAP_EUR: {
+    key: "smsDailySpendCapMicros",
+    default: "",
+    expected: "an amount in EUR such as 25 or 12.50",
+    meaning:
+      "estimated `send_sms` spend per token per 24 hours (empty or 0: no cap; each send is priced from the rates, so tokens need `sms:rates`)",
+    parse: (raw) => (raw === "" ? 0 : eur(raw)),
+  },
+  SMS_REQUIRE_CONFIRMATION: {
+    key: "smsRequireConfirmation",
+    default: "false",
+    expected: "true or false",
+    meaning:
+      "`true`: clients that cannot ask the user must pass a dry run's `confirmationToken` to `send_sms`",
+    parse: bool,
+  },
+  STATE_SECRET: {
+    key: "stateSecret",
+    default: "",
+    expected: "at least 32 bytes",
+    meaning:
+      "secret shared by every instance: keys idempotency records, limits and confirmation tokens (empty: a random one kept in Deno KV, or per process without KV)",
+    parse: (raw) => (raw === "" ? "" : secret(raw)),
+    secret: true,
+  },
+  LOG_LEVEL: {
+    key: "logLevel",
+    default: "info",
+    expected: 'one of "debug", "info", "warn", "error"',
+    meaning: "lowest level written to the log",
+    parse: oneOf(LOG_LEVELS),
+  },
+} as const satisfies { [name: string]: Variable<keyof Config> };
+
+/** Name of an environment variable the server reads. */
+export type VariableName = keyof typeof VARIABLES;
+
+/**
+ * Parse and validate the configuration. Unset or empty variables take their
+ * defaults; the first invalid one throws a {@link ConfigError}.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const out: Partial<Record<keyof Config, unknown>> = {};
+  for (
+    const [name, variable] of Object.entries(VARIABLES) as [VariableName, Variable<keyof Config>][]
+  ) {
+    const given = env[name]?.trim();
+    const raw = given ? given : variable.default;
+    if (raw === undefined) continue;
+    const value = variable.parse(raw);
+    if (value === undefined) {
+      const shown = variable.secret ? `(${raw.length} characters, not shown)` : raw;
+      throw new ConfigError(name, variable.expected, shown);
+    }
+    out[variable.key] = value;
+  }
+  const config = out as Omit<Config, "publicUrl"> & { publicUrl?: string };
+  return { ...config, publicUrl: config.publicUrl ?? `http://localhost:${config.port}` };
+}
+
+/**
+ * Variables of the platform the process may read besides {@link VARIABLES}:
+ * `DENO_DEPLOY` (set on Deno Deploy; `main.ts` warns there without
+ * `PUBLIC_URL`) and `DENO_KV_ACCESS_TOKEN` (read by `Deno.openKv` for a KV
+ * Connect URL). `deno task start` allows exactly these and `VARIABLES`.
+ */
+export const PLATFORM_VARIABLES = ["DENO_DEPLOY", "DENO_KV_ACCESS_TOKEN"] as const;
+
+/** Read the variables this server knows from the process environment. */
+export function readEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const name of Object.keys(VARIABLES)) env[name] = Deno.env.get(name);
+  return env;
+}
+
+/** Whether a host name is a loopback address (`localhost`, `127.0.0.0/8`, `::1`). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" ||
+    /^127(\.\d{1,3}){3}$/.test(h);
+}

@@ -1,0 +1,202 @@
+/**
+ * The layout keeps its shape: the folders are layers, imports point one way,
+ * and what `main.ts` loads (and a fresh machine downloads to run it) holds no
+ * test, fake, development tool or benchmark.
+ *
+ * The import graph comes from `deno info --json`, type-only imports included,
+ * over every TypeScript file of the project at once.
+ */
+import assert from "node:assert/strict";
+import denoConfig from "../deno.json" with { type: "json" };
+import devConfig from "../dev.json" with { type: "json" };
+import { PLATFORM_VARIABLES, VARIABLES } from "../core/config.ts";
+import { DEV_CONFIG, ROOT } from "../testing/process.ts";
+
+/** Runtime folders, top to bottom, and the folders each may import (besides itself). */
+const LAYERS: Record<string, readonly string[]> = {
+  "main.ts": ["server", "tools", "core"],
+  server: ["tools", "money", "services", "vertex", "state", "core"],
+  tools: ["money", "services", "vertex", "core"],
+  money: ["state", "core"],
+  services: ["vertex", "state", "core"],
+  vertex: ["core"],
+  state: ["core"],
+  core: [],
+};
+
+/** Folders of tests and tools: they may import anything; nothing of the runtime imports them. */
+const TOOLING = new Set(["testing", "conformance", "reliability", "dev", "bench"]);
+
+interface Module {
+  specifier: string;
+  dependencies?: {
+    specifier: string;
+    code?: { specifier: string };
+    type?: { specifier: string };
+  }[];
+}
+
+interface Info {
+  modules: Module[];
+  npmPackages: Record<string, unknown>;
+}
+
+async function projectFiles(dir = ROOT): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}${entry.name}`;
+    if (entry.isDirectory && !entry.name.startsWith(".") && entry.name !== "node_modules") {
+      out.push(...await projectFiles(`${path}/`));
+    } else if (entry.isFile && entry.name.endsWith(".ts")) {
+      out.push(path);
+    }
+  }
+  return out;
+}
+
+async function denoInfo(entry: string, config?: string): Promise<Info> {
+  const args = ["info", "--json", ...(config ? ["--config", config] : []), entry];
+  const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+/** Project-relative path of a `file:` specifier inside the project, else undefined. */
+function local(specifier: string): string | undefined {
+  const prefix = `file://${ROOT}`;
+  return specifier.startsWith(prefix) ? specifier.slice(prefix.length) : undefined;
+}
+
+/** The project's own import edges (code and type-only), from one graph of every file. */
+async function projectGraph(): Promise<Map<string, Set<string>>> {
+  const dir = await Deno.makeTempDir({ prefix: "layout-" });
+  try {
+    const all = `${dir}/all.ts`;
+    const files = await projectFiles();
+    await Deno.writeTextFile(all, files.map((f) => `import "file://${f}";\n`).join(""));
+    const info = await denoInfo(all, DEV_CONFIG);
+    const graph = new Map<string, Set<string>>();
+    for (const module of info.modules) {
+      const from = local(module.specifier);
+      if (from === undefined || !from.endsWith(".ts")) continue;
+      const to = new Set<string>();
+      for (const dep of module.dependencies ?? []) {
+        for (const target of [dep.code?.specifier, dep.type?.specifier]) {
+          const path = target && local(target);
+          if (path?.endsWith(".ts")) to.add(path);
+        }
+      }
+      graph.set(from, to);
+    }
+    assert.equal(graph.size, files.length, "every project file is in the graph");
+    return graph;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const folderOf = (path: string) => path.includes("/") ? path.slice(0, path.indexOf("/")) : path;
+const isTestCode = (path: string) => /_(test|bench)\.ts$/.test(path);
+
+/** Every import cycle of `graph`, as "a → b → a". */
+function findCycles(graph: Map<string, Set<string>>): string[] {
+  const state = new Map<string, "open" | "done">();
+  const cycles: string[] = [];
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === "done") return;
+    if (state.get(file) === "open") {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(" → "));
+      return;
+    }
+    state.set(file, "open");
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+    state.set(file, "done");
+  };
+  for (const file of [...graph.keys()].sort()) visit(file, []);
+  return cycles;
+}
+
+/** Every edge of `graph` from a runtime layer to a folder it may not import. */
+function layerViolations(graph: Map<string, Set<string>>): string[] {
+  const wrong: string[] = [];
+  for (const [from, targets] of graph) {
+    const layer = folderOf(from);
+    if (TOOLING.has(layer)) continue;
+    const allowed = LAYERS[layer];
+    if (!allowed) {
+      wrong.push(`${from}: outside the known layers`);
+      continue;
+    }
+    for (const to of targets) {
+      const target = folderOf(to);
+      if (target === layer) continue;
+      if (isTestCode(from) && (target === "testing" || allowed.includes(target))) continue;
+      if (!allowed.includes(target)) wrong.push(`${from} → ${to}`);
+    }
+  }
+  return wrong;
+}
+
+const graph = await projectGraph();
+
+Deno.test("no import cycle among the project's files, type-only imports included", () => {
+  assert.deepEqual(findCycles(graph), []);
+});
+
+Deno.test("each layer imports only the layers below it; nothing of the runtime imports tooling", () => {
+  const edges = [...graph.values()].reduce((n, targets) => n + targets.size, 0);
+  assert.ok(edges > 100, `the graph has the project's imports (${edges})`);
+  assert.deepEqual(layerViolations(graph), []);
+});
+
+Deno.test("the checks report what they exist for: a cycle, an edge upwards, tooling in the runtime", () => {
+  const sample = new Map([
+    ["tools/a.ts", new Set(["server/app.ts", "core/errors.ts"])],
+    ["server/app.ts", new Set(["tools/a.ts", "testing/harness.ts"])],
+    ["money/guards_test.ts", new Set(["testing/harness.ts", "state/kv.ts"])],
+    ["core/errors.ts", new Set<string>()],
+    ["testing/harness.ts", new Set(["server/app.ts"])],
+  ]);
+  assert.deepEqual(findCycles(sample), [
+    "server/app.ts → tools/a.ts → server/app.ts",
+    "testing/harness.ts → server/app.ts → testing/harness.ts",
+  ]);
+  assert.deepEqual(layerViolations(sample), [
+    "tools/a.ts → server/app.ts",
+    "server/app.ts → testing/harness.ts",
+  ]);
+});
+
+Deno.test("main.ts loads no test, fake, development tool or benchmark, and only runtime packages", async () => {
+  const info = await denoInfo("main.ts");
+  const files = info.modules.map((m) => local(m.specifier)).filter((p) => p !== undefined);
+  assert.ok(files.includes("server/app.ts") && files.includes("tools/sms.ts"));
+  const tooling = files.filter((f) => TOOLING.has(folderOf(f)) || isTestCode(f));
+  assert.deepEqual(tooling, []);
+  const packages = Object.keys(info.npmPackages).map((p) => p.replace(/@[^@]+$/, "")).sort();
+  const runtime = Object.values(denoConfig.imports).map((s) => s.slice(4).replace(/@[^@]+$/, ""));
+  for (const name of runtime) assert.ok(packages.includes(name), `${name} is locked`);
+  assert.ok(packages.length <= 10, `deno.lock holds ${packages.length} packages: ${packages}`);
+});
+
+Deno.test("dev.json repeats deno.json's imports, compiler options and unstable flags exactly", () => {
+  const devImports = devConfig.imports as Record<string, string>;
+  for (const [name, spec] of Object.entries(denoConfig.imports)) {
+    assert.equal(devImports[name], spec, `${name} in dev.json`);
+  }
+  assert.deepEqual(devConfig.compilerOptions, denoConfig.compilerOptions);
+  assert.deepEqual(devConfig.unstable, denoConfig.unstable);
+  assert.equal(denoConfig.lock.path, "./deno.lock");
+  assert.equal(devConfig.lock.path, "./dev.lock");
+  assert.ok(denoConfig.lock.frozen && devConfig.lock.frozen, "both lockfiles frozen");
+});
+
+Deno.test("`deno task start` may read exactly the variables the server reads", () => {
+  const flag = /--allow-env=(\S+)/.exec(denoConfig.tasks.start)?.[1];
+  assert.ok(flag, "the start task narrows --allow-env");
+  assert.deepEqual(
+    flag.split(",").sort(),
+    [...Object.keys(VARIABLES), ...PLATFORM_VARIABLES].sort(),
+    "run `deno task readme` to regenerate the start task",
+  );
+});

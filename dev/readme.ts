@@ -1,0 +1,131 @@
+/**
+ * The README's generated tables: tools, scopes, errors, configuration and
+ * the official conformance runner's scenarios, rendered from the
+ * declarations (never kept by hand). `deno task readme`
+ * rewrites them; `readme_test.ts` fails when the README disagrees.
+ */
+import { PLATFORM_VARIABLES, VARIABLES } from "../core/config.ts";
+import { CATALOG } from "../core/errors.ts";
+import { SCOPES, TOOLS } from "../tools/mod.ts";
+import official from "../conformance/official/expected_failures.json" with { type: "json" };
+
+const yesNo = (b: boolean) => (b ? "yes" : "no");
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** The tool table. */
+export function toolTable(): string {
+  const rows = TOOLS.map((t) => {
+    const a = t.annotations;
+    return `| \`${t.name}\` | \`${t.scope}\` | ${yesNo(t.billable)} | ${
+      [a.readOnlyHint, a.destructiveHint, a.idempotentHint, a.openWorldHint].map(yesNo).join(" / ")
+    } | ${cell(t.title)} |`;
+  });
+  return [
+    "| tool | scope | billable | read-only / destructive / idempotent / open-world | title |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}
+
+/** The scope table. */
+export function scopeTable(): string {
+  const rows = Object.entries(SCOPES).map(([scope, text]) => {
+    const tools = TOOLS.filter((t) => t.scope === scope).map((t) => `\`${t.name}\``).join(", ");
+    return `| \`${scope}\` | ${text} | ${tools} |`;
+  });
+  return ["| scope | consent text | tools |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
+/** The error catalog. */
+export function errorTable(): string {
+  const rows = Object.entries(CATALOG).map(([code, e]) => {
+    const retry = "retryableNote" in e ? e.retryableNote : yesNo(e.retryable);
+    return `| \`${code}\` | ${cell(e.form)} | ${cell(retry)} | ${cell(e.when)} |`;
+  });
+  return ["| code | form | retryable | when |", "| --- | --- | --- | --- |", ...rows].join("\n");
+}
+
+/** The configuration table. */
+export function configTable(): string {
+  const rows = Object.entries(VARIABLES).map(([name, v]) =>
+    `| \`${name}\` | ${
+      v.default === undefined ? "(derived)" : v.default === "" ? "(empty)" : `\`${v.default}\``
+    } | ${cell(v.meaning)} |`
+  );
+  return ["| variable | default | meaning |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
+/** The official conformance runner's scenarios: those that must pass, then the expected failures. */
+export function officialTable(): string {
+  const rows = [
+    ...official.must_pass.map((s) => `| \`${s}\` | passes (required) | |`),
+    ...Object.entries(official.expected_failures).map(([s, why]) =>
+      `| \`${s}\` | expected failure | ${cell(why)} |`
+    ),
+  ];
+  return ["| scenario | result | why |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
+/** Every generated block, by marker name. */
+export const BLOCKS: Record<string, () => string> = {
+  tools: toolTable,
+  scopes: scopeTable,
+  errors: errorTable,
+  config: configTable,
+  official: officialTable,
+};
+
+/** Replace each `<!-- generated:name -->…<!-- /generated:name -->` block. */
+export function render(readme: string): string {
+  let out = readme;
+  for (const [name, make] of Object.entries(BLOCKS)) {
+    const pattern = new RegExp(
+      `(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`,
+    );
+    if (!pattern.test(out)) throw new Error(`README has no generated:${name} block`);
+    out = out.replace(pattern, (_all, open, close) => `${open}\n\n${make()}\n\n${close}`);
+  }
+  return out;
+}
+
+/** Table rows with cell padding removed, so `deno fmt`'s alignment does not matter. */
+export function normalizeTables(text: string): string {
+  return text.split("\n").map((line) =>
+    line.startsWith("|")
+      ? line.split(/(?<!\\)\|/).map((c) => c.trim().replace(/^-+$/, "-")).join("|")
+      : line
+  ).join("\n");
+}
+
+/** The README's location. */
+export const README = new URL("../README.md", import.meta.url);
+
+/** `deno.json`'s location. */
+export const DENO_JSON = new URL("../deno.json", import.meta.url);
+
+/** `deno task start` with `--allow-env` narrowed to the variables the server reads. */
+export function startTask(current: string): string {
+  const env = [...Object.keys(VARIABLES), ...PLATFORM_VARIABLES].join(",");
+  return current.replace(/--allow-env(=\S*)?/, `--allow-env=${env}`);
+}
+
+if (import.meta.main) {
+  const before = await Deno.readTextFile(README);
+  const after = render(before);
+  await Deno.writeTextFile(README, after);
+  const config = JSON.parse(await Deno.readTextFile(DENO_JSON));
+  const start = startTask(config.tasks.start);
+  if (start !== config.tasks.start) {
+    config.tasks.start = start;
+    await Deno.writeTextFile(DENO_JSON, `${JSON.stringify(config, null, 2)}\n`);
+    console.log("deno.json: the start task's --allow-env rewritten");
+  }
+  await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", README.pathname, DENO_JSON.pathname],
+  }).output();
+  console.log(
+    normalizeTables(before) === normalizeTables(after)
+      ? "README tables already current"
+      : "README tables rewritten",
+  );
+}

@@ -1,0 +1,145 @@
+/**
+ * Money safety: the guards in front of every billable call, in the order a
+ * call meets them (see {@link Money.send}):
+ *
+ * 1. idempotency (`idempotency.ts`): a repeat of a finished call replays its
+ *    outcome before anything else happens;
+ * 2. confirmation (`confirmation.ts`): the user is asked when the client can
+ *    be asked; otherwise a dry run's confirmation token is checked (and
+ *    required with `SMS_REQUIRE_CONFIRMATION`);
+ * 3. limits (`limits.ts`): per-token throttles and the spend cap, checked
+ *    and counted atomically;
+ * 4. the call itself, run at most once per idempotency key; a definite
+ *    refusal gives back what the limits counted.
+ *
+ * Tools reach the guards through `ToolServices.money`; nothing here knows
+ * HTTP or MCP. State lives in a shared `Store` (Deno KV across instances, or
+ * bounded memory).
+ */
+import { asServiceError } from "../core/errors.ts";
+import type { SecretSource } from "../core/keys.ts";
+import type { Store } from "../state/mod.ts";
+import { confirmationNeeded, Confirmations } from "./confirmation.ts";
+import { keyedDigest } from "./digest.ts";
+import { Idempotency } from "./idempotency.ts";
+import { Limits, type SendLimits } from "./limits.ts";
+import { mayHaveBilled } from "./outcome.ts";
+import type {
+  BillableCall,
+  ConfirmationToken,
+  GuardContext,
+  MoneyGuards,
+  SendCall,
+  SmsQuote,
+} from "./types.ts";
+
+/** Options of {@link Money}. */
+export interface MoneyOptions {
+  store: Store;
+  /** The master secret (see `core/keys.ts`). */
+  secret: SecretSource;
+  limits: SendLimits;
+  /** Clients that cannot be asked must bring a dry run's confirmation token. */
+  requireConfirmation: boolean;
+  /**
+   * Longest a billable call can take: a claim still pending after this is
+   * treated as an unknown outcome (its instance stopped mid-call).
+   */
+  leaseMs: number;
+  /** Poll interval while waiting for a duplicate on another instance (default 100 ms). */
+  pollMs?: number;
+  now?: () => number;
+}
+
+/** The money guards of one server (all instances sharing its store and secret). */
+export class Money implements MoneyGuards {
+  readonly #idempotency: Idempotency;
+  readonly #confirmations: Confirmations;
+  readonly #limits: Limits;
+  readonly #requireConfirmation: boolean;
+
+  constructor(options: MoneyOptions) {
+    const now = options.now ?? Date.now;
+    const digest = keyedDigest(options.secret);
+    const { store, secret } = options;
+    this.#idempotency = new Idempotency({
+      store,
+      secret,
+      digest,
+      leaseMs: options.leaseMs,
+      pollMs: options.pollMs ?? 100,
+      now,
+    });
+    this.#confirmations = new Confirmations({ store, secret, digest, now });
+    this.#limits = new Limits({ store, digest, limits: options.limits, now });
+    this.#requireConfirmation = options.requireConfirmation;
+  }
+
+  /** Calls of this instance currently holding an idempotency claim. */
+  get inflight(): number {
+    return this.#idempotency.inflight;
+  }
+
+  async once<T extends object>(ctx: GuardContext, call: BillableCall<T>): Promise<T> {
+    const slot = await this.#idempotency.slot(ctx, call);
+    if (!slot) return await call.run();
+    const earlier = await this.#idempotency.resolve(ctx, slot, true);
+    if (earlier) return earlier.output as T;
+    return await this.#idempotency.record(ctx, slot, call.run);
+  }
+
+  async send<T extends object>(ctx: GuardContext, call: SendCall<T>): Promise<T> {
+    // 1. A repeat of a finished call answers before anyone is asked anything.
+    const slot = await this.#idempotency.slot(ctx, call);
+    if (slot) {
+      const earlier = await this.#idempotency.resolve(ctx, slot, false);
+      if (earlier) return earlier.output as T;
+    }
+    // 2. Confirmation: ask the user where the client can be asked, else check a token.
+    let quote: SmsQuote | null | undefined;
+    const binding = () => this.#confirmations.binding(ctx, call.tool, call.args);
+    if (ctx.confirm) {
+      quote = await call.quote().catch(unlessScope);
+      const answer = await ctx.confirm({ message: call.question(quote), binding: await binding() });
+      if (answer !== "accept") return call.declined(answer);
+    }
+    if (call.confirmationToken !== undefined) {
+      await this.#confirmations.check(call.confirmationToken, await binding());
+    } else if (this.#requireConfirmation && !ctx.confirm) {
+      throw confirmationNeeded();
+    }
+    // 3 and 4. Count against the limits, then send; a definite refusal gives the count back.
+    const work = async () => {
+      const cost = this.#limits.capped ? await this.#limits.costForCap(call, quote) : null;
+      const lease = await this.#limits.reserve(ctx, call.recipient, cost);
+      try {
+        if (call.confirmationToken !== undefined) {
+          await this.#confirmations.spend(call.confirmationToken);
+        }
+        return await call.run();
+      } catch (error) {
+        if (!mayHaveBilled(asServiceError(error), ctx.signal)) await this.#limits.refund(lease);
+        throw error;
+      }
+    };
+    if (!slot) return await work();
+    const earlier = await this.#idempotency.resolve(ctx, slot, true);
+    if (earlier) return earlier.output as T;
+    return await this.#idempotency.record(ctx, slot, work);
+  }
+
+  confirmationToken(
+    ctx: GuardContext,
+    tool: string,
+    args: Record<string, unknown>,
+  ): Promise<ConfirmationToken> {
+    return this.#confirmations.mint(ctx, tool, args);
+  }
+}
+
+/** Rates the token may not read leave the estimate unknown; anything else is an error. */
+function unlessScope(thrown: unknown): null {
+  const error = asServiceError(thrown);
+  if (error.facts.requiredScope !== undefined) return null;
+  throw error;
+}

@@ -1,0 +1,343 @@
+import assert from "node:assert/strict";
+import { canonicalJson } from "../core/canonical_json.ts";
+import { ServiceError } from "../core/errors.ts";
+import { MemoryStore, type Store } from "../state/mod.ts";
+import { Money, type MoneyOptions } from "./guards.ts";
+import type { SendLimits } from "./limits.ts";
+import type { ConfirmAnswer, GuardContext, SendCall, SmsQuote } from "./types.ts";
+
+const NO_LIMITS: SendLimits = { sendsPerMinute: 0, recipientsPerHour: 0, dailySpendCapMicros: 0 };
+const SECRET = new TextEncoder().encode("unit-test-secret-of-at-least-32-bytes");
+
+/** A clock the test moves. */
+function clock(start = 1_700_000_000_000) {
+  const c = { now: start, fn: () => c.now };
+  return c;
+}
+
+function money(options: Partial<MoneyOptions> = {}) {
+  return new Money({
+    store: new MemoryStore(undefined, options.now),
+    secret: SECRET,
+    limits: NO_LIMITS,
+    requireConfirmation: false,
+    leaseMs: 60_000,
+    pollMs: 5,
+    ...options,
+  });
+}
+
+/** The context a tool call would get (no HTTP, no VertexSMS: guards only read these). */
+function ctx(extra: Partial<GuardContext> = {}, principal = "principal-A"): GuardContext {
+  return {
+    principal: () => Promise.resolve(principal),
+    signal: new AbortController().signal,
+    ...extra,
+  };
+}
+
+/** A billable action that counts its runs. */
+function action<T extends object>(result: () => T | Promise<T>) {
+  const calls = { n: 0 };
+  return { calls, run: async () => (calls.n++, await result()) };
+}
+
+const SENT = { message_id: "42", status: "sent" };
+const QUOTE: SmsQuote = { country: "LT", rateEur: "0.05", costEur: "0.05", costMicros: 50_000 };
+
+function sendCall(
+  run: () => Promise<object>,
+  extra: Partial<SendCall<object>> = {},
+): SendCall<object> {
+  return {
+    tool: "send_sms",
+    args: { to: "+37069912345", message: "hi" },
+    recipient: "+37069912345",
+    quote: () => Promise.resolve(QUOTE),
+    question: (q) => `Send? ${q?.costEur}`,
+    declined: (answer) => ({ status: "not_sent", reason: answer }),
+    run,
+    ...extra,
+  };
+}
+
+Deno.test("once: same key and arguments run once; other arguments or tool are refused", async () => {
+  const m = money();
+  const a = action(() => SENT);
+  const call = { tool: "send_sms", args: { to: "+1", n: 1 }, idempotencyKey: "k1", run: a.run };
+  assert.deepEqual(await m.once(ctx(), call), SENT);
+  assert.deepEqual(await m.once(ctx(), { ...call, args: { n: 1, to: "+1" } }), SENT, "key order");
+  assert.equal(a.calls.n, 1);
+  await assert.rejects(() => m.once(ctx(), { ...call, args: { to: "+2", n: 1 } }), {
+    code: "INVALID_INPUT",
+  });
+  await assert.rejects(() => m.once(ctx(), { ...call, tool: "lookup_hlr" }), {
+    code: "INVALID_INPUT",
+  });
+  assert.deepEqual(await m.once(ctx({}, "principal-B"), call), SENT, "keys are per token");
+  assert.equal(a.calls.n, 2);
+  assert.deepEqual(await m.once(ctx(), { ...call, idempotencyKey: undefined }), SENT);
+  assert.equal(a.calls.n, 3, "no key, no memory");
+});
+
+Deno.test("once: a definite refusal frees the key; a maybe-billed failure is replayed", async () => {
+  const m = money();
+  let fail: ServiceError | null = new ServiceError("VERTEX_SEND_FAILED", "bad sender");
+  const a = action(() => {
+    if (fail) throw fail;
+    return SENT;
+  });
+  const call = { tool: "send_sms", args: {}, idempotencyKey: "k", run: a.run };
+  await assert.rejects(() => m.once(ctx(), call), { code: "VERTEX_SEND_FAILED" });
+  fail = null;
+  assert.deepEqual(await m.once(ctx(), call), SENT);
+  assert.equal(a.calls.n, 2);
+
+  const timeout = new ServiceError("UPSTREAM_TIMEOUT", "may have gone out", {
+    retryable: false,
+    outcomeUnknown: true,
+  });
+  for (const error of [timeout, new ServiceError("HLR_TIMEOUT", "billed", { lookupId: "7" })]) {
+    const b = action(() => {
+      throw error;
+    });
+    const key = { tool: "t", args: {}, idempotencyKey: error.code, run: b.run };
+    await assert.rejects(() => m.once(ctx(), key), { code: error.code });
+    await assert.rejects(() => m.once(ctx(), key), (e: unknown) => {
+      assert.ok(e instanceof ServiceError);
+      assert.equal(e.code, error.code);
+      assert.deepEqual(e.facts, error.facts, "the same envelope facts");
+      return true;
+    });
+    assert.equal(b.calls.n, 1, `${error.code} is never repeated`);
+  }
+});
+
+Deno.test("once: concurrent duplicates wait for the first call, success or refusal", async () => {
+  const m = money();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const a = action(async () => (await gate, SENT));
+  const call = { tool: "t", args: { x: 1 }, idempotencyKey: "same", run: a.run };
+  const all = Promise.all([m.once(ctx(), call), m.once(ctx(), call), m.once(ctx(), call)]);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(m.inflight, 1);
+  release();
+  assert.deepEqual(await all, [SENT, SENT, SENT]);
+  assert.equal(a.calls.n, 1);
+
+  let refuse!: () => void;
+  const refusal = new Promise<void>((r) => refuse = r);
+  const b = action(async () => {
+    await refusal;
+    throw new ServiceError("VERTEX_SEND_FAILED", "blacklisted");
+  });
+  const bad = { tool: "t", args: { x: 2 }, idempotencyKey: "refused", run: b.run };
+  const waits = [m.once(ctx(), bad), m.once(ctx(), bad)].map((p) =>
+    p.then(() => "ok", (e) => e.code)
+  );
+  await new Promise((r) => setTimeout(r, 20));
+  refuse();
+  assert.deepEqual(await Promise.all(waits), ["VERTEX_SEND_FAILED", "VERTEX_SEND_FAILED"]);
+  assert.equal(b.calls.n, 1, "the waiting duplicate took the first call's answer");
+});
+
+Deno.test("once: a duplicate on another instance waits through the store; a dead claim is unknown", async () => {
+  const t = clock();
+  const store = new MemoryStore(undefined, t.fn);
+  const a = money({ store, now: t.fn });
+  const b = money({ store, now: t.fn });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const first = action(async () => (await gate, SENT));
+  const call = { tool: "t", args: {}, idempotencyKey: "k", run: first.run };
+  const running = a.once(ctx(), call);
+  await new Promise((r) => setTimeout(r, 10));
+  const waiting = b.once(ctx(), { ...call, run: () => Promise.resolve({ message_id: "dup" }) });
+  await new Promise((r) => setTimeout(r, 20));
+  release();
+  assert.deepEqual(await running, SENT);
+  assert.deepEqual(await waiting, SENT, "B polled the store and took A's result");
+
+  // An instance that claimed a key and died: after the lease the outcome is unknown.
+  const hung = new Promise<object>(() => {});
+  void a.once(ctx(), { ...call, idempotencyKey: "dead", run: () => hung });
+  await new Promise((r) => setTimeout(r, 10));
+  t.now += 61_000;
+  await assert.rejects(
+    () => b.once(ctx(), { ...call, idempotencyKey: "dead" }),
+    (e: unknown) => e instanceof ServiceError && e.facts.outcomeUnknown === true,
+  );
+});
+
+Deno.test("stored records are sealed: no output, argument or key in clear", async () => {
+  const writes: string[] = [];
+  const inner = new MemoryStore();
+  const store: Store = {
+    kind: "memory",
+    getMany: (keys) => inner.getMany(keys),
+    commit: (c) => {
+      writes.push(JSON.stringify(c.sets));
+      return inner.commit(c);
+    },
+  };
+  const m = money({ store });
+  const output = { message_id: "1281532561", destination: "+37069912345" };
+  await m.once(ctx(), {
+    tool: "send_sms",
+    args: { to: "+37069912345", message: "Your PIN is 0000" },
+    idempotencyKey: "visible-key",
+    run: () => Promise.resolve(output),
+  });
+  const all = writes.join("\n");
+  assert.ok(writes.length >= 2);
+  // Keys hold the token's keyed hash (the principal) and digests; values are sealed.
+  for (const secret of ["1281532561", "69912345", "PIN", "visible-key"]) {
+    assert.ok(!all.includes(secret), `${secret} is not stored in clear`);
+  }
+});
+
+Deno.test("the Idempotency-Key header: used when alone, must match the argument, must be well-formed", async () => {
+  const m = money();
+  const a = action(() => SENT);
+  const call = { tool: "t", args: {}, run: a.run };
+  await m.once(ctx({ idempotencyKey: "h" }), call);
+  await m.once(ctx(), { ...call, idempotencyKey: "h" });
+  assert.equal(a.calls.n, 1, "header and argument name the same key");
+  await assert.rejects(
+    () => m.once(ctx({ idempotencyKey: "h" }), { ...call, idempotencyKey: "x" }),
+    {
+      code: "INVALID_INPUT",
+    },
+  );
+  await assert.rejects(() => m.once(ctx({ idempotencyKey: "has space" }), call), {
+    code: "INVALID_INPUT",
+  });
+});
+
+Deno.test("send: the limits count per window and refuse with retry_after_seconds", async () => {
+  const t = clock();
+  const m = money({
+    now: t.fn,
+    limits: { sendsPerMinute: 2, recipientsPerHour: 0, dailySpendCapMicros: 0 },
+  });
+  const a = action(() => SENT);
+  await m.send(ctx(), sendCall(a.run));
+  t.now += 30_000;
+  await m.send(ctx(), sendCall(a.run));
+  await assert.rejects(() => m.send(ctx(), sendCall(a.run)), (e: unknown) => {
+    assert.ok(e instanceof ServiceError && e.code === "RATE_LIMITED");
+    assert.equal(e.facts.retryAfterSeconds, 30, "the window opened at the first send");
+    return true;
+  });
+  await m.send(ctx({}, "principal-B"), sendCall(a.run));
+  t.now += 30_000;
+  await m.send(ctx(), sendCall(a.run));
+  assert.equal(a.calls.n, 4);
+});
+
+Deno.test("send: the recipient limit counts each recipient once", async () => {
+  const m = money({ limits: { sendsPerMinute: 0, recipientsPerHour: 2, dailySpendCapMicros: 0 } });
+  const a = action(() => SENT);
+  for (const to of ["+1", "+2", "+1", "+2", "+1"]) {
+    await m.send(ctx(), sendCall(a.run, { recipient: to }));
+  }
+  await assert.rejects(() => m.send(ctx(), sendCall(a.run, { recipient: "+3" })), {
+    code: "RATE_LIMITED",
+  });
+  assert.equal(a.calls.n, 5);
+});
+
+Deno.test("send: the spend cap sums estimates; refusals give theirs back, unknown outcomes do not", async () => {
+  const m = money({
+    limits: { sendsPerMinute: 0, recipientsPerHour: 0, dailySpendCapMicros: 120_000 },
+  });
+  const ok = action(() => SENT);
+  await m.send(ctx(), sendCall(ok.run));
+  const refused = () => {
+    throw new ServiceError("VERTEX_SEND_FAILED", "no");
+  };
+  await assert.rejects(() => m.send(ctx(), sendCall(refused)), { code: "VERTEX_SEND_FAILED" });
+  await m.send(ctx(), sendCall(ok.run));
+  await assert.rejects(() => m.send(ctx(), sendCall(ok.run)), (e: unknown) => {
+    assert.ok(e instanceof ServiceError && e.code === "RATE_LIMITED");
+    assert.match(e.message, /€0.15, over the cap of €0.12/);
+    return true;
+  });
+  assert.equal(ok.calls.n, 2);
+
+  const m2 = money({
+    limits: { sendsPerMinute: 0, recipientsPerHour: 0, dailySpendCapMicros: 120_000 },
+  });
+  const unknown = () => {
+    throw new ServiceError("UPSTREAM_TIMEOUT", "?", { outcomeUnknown: true, retryable: false });
+  };
+  await assert.rejects(() => m2.send(ctx(), sendCall(unknown)), { code: "UPSTREAM_TIMEOUT" });
+  await m2.send(ctx(), sendCall(ok.run));
+  await assert.rejects(() => m2.send(ctx(), sendCall(ok.run)), { code: "RATE_LIMITED" });
+
+  const tooDear = { ...QUOTE, costMicros: 200_000 };
+  await assert.rejects(
+    () => m2.send(ctx({}, "p-new"), sendCall(ok.run, { quote: () => Promise.resolve(tooDear) })),
+    (e: unknown) => e instanceof ServiceError && e.code === "RATE_LIMITED" && !e.retryable,
+  );
+  const unpriced = { ...QUOTE, costMicros: null };
+  await assert.rejects(
+    () => m2.send(ctx({}, "p-new"), sendCall(ok.run, { quote: () => Promise.resolve(unpriced) })),
+    { code: "INVALID_INPUT" },
+  );
+});
+
+Deno.test("send: the user is asked when the client can be; a decline runs nothing", async () => {
+  const m = money();
+  const a = action(() => SENT);
+  const asked: string[] = [];
+  const answering = (answer: ConfirmAnswer) =>
+    ctx({
+      confirm: ({ message }) => {
+        asked.push(message);
+        return Promise.resolve(answer);
+      },
+    });
+  assert.deepEqual(await m.send(answering("decline"), sendCall(a.run)), {
+    status: "not_sent",
+    reason: "decline",
+  });
+  assert.deepEqual(await m.send(answering("cancel"), sendCall(a.run)), {
+    status: "not_sent",
+    reason: "cancel",
+  });
+  assert.equal(a.calls.n, 0);
+  assert.deepEqual(await m.send(answering("accept"), sendCall(a.run)), SENT);
+  assert.equal(a.calls.n, 1);
+  assert.deepEqual(asked, ["Send? 0.05", "Send? 0.05", "Send? 0.05"]);
+});
+
+Deno.test("send: confirmation tokens are bound to caller and arguments, and single-use", async () => {
+  const m = money({ requireConfirmation: true });
+  const a = action(() => SENT);
+  const call = sendCall(a.run);
+  await assert.rejects(() => m.send(ctx(), call), { code: "INVALID_INPUT" });
+  const { token, expiresInSeconds } = await m.confirmationToken(ctx(), "send_sms", call.args);
+  assert.equal(expiresInSeconds, 600);
+  await assert.rejects(
+    () =>
+      m.send(ctx(), {
+        ...call,
+        args: { ...call.args, message: "other" },
+        confirmationToken: token,
+      }),
+    /other arguments/,
+  );
+  await assert.rejects(
+    () => m.send(ctx({}, "principal-B"), { ...call, confirmationToken: token }),
+    /other arguments/,
+  );
+  assert.deepEqual(await m.send(ctx(), { ...call, confirmationToken: token }), SENT);
+  await assert.rejects(() => m.send(ctx(), { ...call, confirmationToken: token }), /already used/);
+  assert.equal(a.calls.n, 1);
+});
+
+Deno.test("canonical JSON ignores key order and undefined", () => {
+  assert.equal(canonicalJson({ b: 1, a: [{ d: undefined, c: "x" }] }), '{"a":[{"c":"x"}],"b":1}');
+});

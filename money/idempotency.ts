@@ -1,0 +1,334 @@
+/**
+ * Idempotency: a key (the `idempotencyKey` argument or the `Idempotency-Key`
+ * header) is remembered per token for 24 hours. The same key with the same
+ * arguments returns the first outcome without calling VertexSMS; other
+ * arguments are refused; a concurrent duplicate waits for the first call (in
+ * process, and across instances through the store's atomic "pending" claim).
+ * What is kept: the tool's output, sealed (AES-GCM, key derived from the
+ * server secret and the token's keyed hash) — never the arguments, the SMS
+ * text or the token. A definite refusal frees the key; an outcome that may
+ * have been billed is kept and replayed, so a retry never sends twice.
+ */
+import { canonicalJson } from "../core/canonical_json.ts";
+import { asServiceError, type ErrorFacts, ServiceError } from "../core/errors.ts";
+import {
+  base64url,
+  deriveKey,
+  fromBase64url,
+  hmac,
+  hmacKey,
+  memo,
+  type SecretSource,
+} from "../core/keys.ts";
+import { sleep } from "../core/sleep.ts";
+import type { Expiring, Store, StoreEntry, StoreKey } from "../state/mod.ts";
+import type { Digest } from "./digest.ts";
+import { mayHaveBilled } from "./outcome.ts";
+import type { BillableCall, GuardContext } from "./types.ts";
+
+/** How long an idempotency key is remembered. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** An idempotency key: 1–255 printable ASCII characters, no spaces (a UUID fits). */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
+
+/** The stored state of one idempotency key. */
+interface KeyRecord extends Expiring {
+  /** pending: running · done: output kept · unknown: maybe billed, error kept · failed: freed. */
+  s: "pending" | "done" | "unknown" | "failed";
+  /** Keyed digest of the tool and arguments. */
+  fp: string;
+  /** pending: when the claim stops counting. */
+  until?: number;
+  /** Sealed `{ output }` or `{ error }`. */
+  box?: string;
+}
+
+/** One idempotency key of one token, as the guards address it. */
+interface Slot {
+  key: StoreKey;
+  /** `key` as a string, for the in-process map. */
+  id: string;
+  /** Keyed digest of the tool and arguments. */
+  fp: string;
+  /** AES-GCM key sealing this token's records. */
+  seal: Promise<CryptoKey>;
+}
+
+type Sealed = { output: object } | { error: { code: string; message: string; facts: ErrorFacts } };
+
+/** Options of {@link Idempotency}. */
+export interface IdempotencyOptions {
+  store: Store;
+  secret: SecretSource;
+  digest: Digest;
+  /**
+   * Longest a billable call can take: a claim still pending after this is
+   * treated as an unknown outcome (its instance stopped mid-call).
+   */
+  leaseMs: number;
+  /** Poll interval while waiting for a duplicate on another instance. */
+  pollMs: number;
+  now: () => number;
+}
+
+/** The idempotency records of one server (all instances sharing its store and secret). */
+export class Idempotency {
+  readonly #store: Store;
+  readonly #digest: Digest;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  readonly #now: () => number;
+  readonly #sealBase: () => Promise<CryptoKey>;
+  /** Calls running on this instance, by idempotency record: settle when recorded. */
+  readonly #inflight = new Map<string, Promise<void>>();
+
+  constructor(options: IdempotencyOptions) {
+    this.#store = options.store;
+    this.#digest = options.digest;
+    this.#leaseMs = options.leaseMs;
+    this.#pollMs = options.pollMs;
+    this.#now = options.now;
+    const seal = deriveKey(options.secret, "seal");
+    this.#sealBase = memo(async () => await hmacKey(await seal()));
+  }
+
+  /** Calls of this instance currently holding an idempotency claim. */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /** The record of the call's key (argument or header), or undefined without one. */
+  async slot(ctx: GuardContext, call: BillableCall<unknown>): Promise<Slot | undefined> {
+    const key = idempotencyKeyOf(call.idempotencyKey, ctx.idempotencyKey);
+    if (key === undefined) return undefined;
+    const principal = await ctx.principal();
+    const storeKey = ["idem", principal, await this.#digest("key", key)];
+    return {
+      key: storeKey,
+      id: JSON.stringify(storeKey),
+      fp: await this.#digest("args", call.tool, canonicalJson(call.args)),
+      seal: this.#sealKey(principal),
+    };
+  }
+
+  /**
+   * Read the key's record until it says what to do: an earlier outcome to
+   * repeat (returned, or thrown when it was an error), or `null` when the key
+   * is free — and then, when `claim`, ours (a pending record).
+   */
+  async resolve(
+    ctx: GuardContext,
+    slot: Slot,
+    claim: boolean,
+  ): Promise<{ output: object } | null> {
+    let waited = false;
+    for (;;) {
+      const [entry] = await this.#store.getMany<KeyRecord>([slot.key]);
+      const now = this.#now();
+      const record = entry!.value && entry!.value.exp > now ? entry!.value : null;
+      if (record && record.s !== "failed" && record.fp !== slot.fp) throw keyReused();
+      if (record?.s === "done" || record?.s === "unknown") {
+        return await this.#open(slot, record);
+      }
+      if (record?.s === "failed" && waited && record.fp === slot.fp) {
+        // We waited for that very call: its definite refusal is our answer too.
+        return await this.#open(slot, record);
+      }
+      if (record?.s === "pending") {
+        if ((record.until ?? 0) <= now && !this.#inflight.has(slot.id)) throw staleClaim();
+        waited = true;
+        await this.#waitForChange(ctx, slot, entry!, record.until ?? now);
+        continue;
+      }
+      if (!claim) return null;
+      const pending: KeyRecord = {
+        s: "pending",
+        fp: slot.fp,
+        until: now + this.#leaseMs,
+        exp: now + IDEMPOTENCY_TTL_MS,
+      };
+      const sets = [{ key: slot.key, value: pending }];
+      if (await this.#store.commit({ checks: [entry!], sets, deletes: [] })) return null;
+    }
+  }
+
+  /** Run the claimed call and record its outcome for repeats and waiting duplicates. */
+  async record<T extends object>(
+    ctx: GuardContext,
+    slot: Slot,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    let settle!: () => void;
+    this.#inflight.set(slot.id, new Promise<void>((resolve) => settle = resolve));
+    try {
+      let outcome: { output: T } | { error: ServiceError };
+      try {
+        outcome = { output: await work() };
+      } catch (thrown) {
+        outcome = { error: asServiceError(thrown) };
+      }
+      const now = this.#now();
+      let record: KeyRecord;
+      if ("output" in outcome) {
+        const box = await this.#seal(slot, { output: outcome.output });
+        record = { s: "done", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS };
+      } else {
+        const error = ctx.signal.aborted && !outcome.error.facts.outcomeUnknown
+          ? cancelledMidCall()
+          : outcome.error;
+        outcome = { error };
+        const billed = mayHaveBilled(error, ctx.signal);
+        const box = await this.#seal(slot, { error: serialize(error) });
+        record = billed
+          ? { s: "unknown", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS }
+          : { s: "failed", fp: slot.fp, box, exp: now + this.#leaseMs };
+      }
+      // The caller gets its outcome even if the store fails now: the claim then stays
+      // pending, and repeats read it as an unknown outcome once its lease is over.
+      await this.#store.commit({
+        checks: [],
+        sets: [{ key: slot.key, value: record }],
+        deletes: [],
+      })
+        .catch(() => {});
+      if ("error" in outcome) throw outcome.error;
+      return outcome.output;
+    } finally {
+      this.#inflight.delete(slot.id);
+      settle();
+    }
+  }
+
+  /** Wait until the pending record changes (or its claim runs out, or the caller gives up). */
+  async #waitForChange(
+    ctx: GuardContext,
+    slot: Slot,
+    seen: StoreEntry<KeyRecord>,
+    until: number,
+  ): Promise<void> {
+    const local = this.#inflight.get(slot.id);
+    if (local) return await abortable(local, ctx.signal);
+    while (this.#now() < until) {
+      await abortable(sleep(this.#pollMs, ctx.signal), ctx.signal);
+      const [entry] = await this.#store.getMany<KeyRecord>([slot.key]);
+      if (entry!.versionstamp !== seen.versionstamp) return;
+    }
+  }
+
+  async #open(slot: Slot, record: KeyRecord): Promise<{ output: object }> {
+    let sealed: Sealed;
+    try {
+      const bytes = fromBase64url(record.box ?? "");
+      const plain = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: encode(slot.id) },
+        await slot.seal,
+        bytes.slice(12),
+      );
+      sealed = JSON.parse(new TextDecoder().decode(plain));
+    } catch {
+      throw new ServiceError(
+        "INTERNAL_ERROR",
+        "The result of an earlier call with this idempotency key cannot be read back (the server's " +
+          "STATE_SECRET may have changed). It may have been carried out: check before trying again " +
+          "with a new key.",
+        { outcomeUnknown: true },
+      );
+    }
+    if ("output" in sealed) return { output: sealed.output };
+    const { code, message, facts } = sealed.error;
+    throw new ServiceError(code as ServiceError["code"], message, facts);
+  }
+
+  async #seal(slot: Slot, value: Sealed): Promise<string> {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const cipher = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: encode(slot.id) },
+      await slot.seal,
+      encode(JSON.stringify(value)),
+    );
+    const out = new Uint8Array(12 + cipher.byteLength);
+    out.set(iv);
+    out.set(new Uint8Array(cipher), 12);
+    return base64url(out);
+  }
+
+  async #sealKey(principal: string): Promise<CryptoKey> {
+    const raw = await hmac(await this.#sealBase(), principal);
+    return await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+  }
+}
+
+/** The one idempotency key of a call: argument and header must agree. */
+function idempotencyKeyOf(argument: string | undefined, header: string | undefined) {
+  if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
+    throw new ServiceError(
+      "INVALID_INPUT",
+      "The Idempotency-Key header must be 1 to 255 printable ASCII characters without spaces.",
+      { details: [{ path: "Idempotency-Key", message: "1 to 255 printable ASCII characters" }] },
+    );
+  }
+  if (argument !== undefined && header !== undefined && argument !== header) {
+    throw new ServiceError(
+      "INVALID_INPUT",
+      "The idempotencyKey argument and the Idempotency-Key header differ; send one key (or the same in both).",
+      { details: [{ path: "idempotencyKey", message: "differs from the Idempotency-Key header" }] },
+    );
+  }
+  return argument ?? header;
+}
+
+function serialize(error: ServiceError) {
+  return { code: error.code, message: error.message, facts: error.facts };
+}
+
+function keyReused(): ServiceError {
+  return new ServiceError(
+    "INVALID_INPUT",
+    "This idempotency key was already used in the last 24 hours for a different call (another tool " +
+      "or other arguments). Use a new key for a new request; repeat the original arguments exactly " +
+      "to get the original result.",
+    { details: [{ path: "idempotencyKey", message: "already used with different arguments" }] },
+  );
+}
+
+function staleClaim(): ServiceError {
+  return new ServiceError(
+    "UPSTREAM_TIMEOUT",
+    "An earlier call with this idempotency key started but never reported back (its server " +
+      "stopped mid-call), so its outcome is unknown. Check whether it was carried out before " +
+      "trying again with a new key.",
+    { retryable: false, outcomeUnknown: true },
+  );
+}
+
+function cancelledMidCall(): ServiceError {
+  return new ServiceError(
+    "UPSTREAM_UNAVAILABLE",
+    "The call was cancelled while VertexSMS was handling it, so its outcome is unknown. Check " +
+      "whether it was carried out before trying again with a new key.",
+    { retryable: false, outcomeUnknown: true },
+  );
+}
+
+function encode(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(text);
+}
+
+/** `promise`, or a rejection once `signal` aborts (the call was cancelled). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(cancelledWaiting());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelledWaiting());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function cancelledWaiting(): ServiceError {
+  return new ServiceError(
+    "UPSTREAM_UNAVAILABLE",
+    "The call was cancelled while it waited for an earlier call with the same idempotency key.",
+    { retryable: true },
+  );
+}

@@ -1,0 +1,19 @@
+/**
+ * The money guards: idempotency, confirmation, throttles and the spend cap in
+ * front of every billable call (order and promises in `guards.ts`).
+ */
+export { canonicalJson } from "../core/canonical_json.ts";
+export { CONFIRMATION_TTL_SECONDS } from "./confirmation.ts";
+export { Money, type MoneyOptions } from "./guards.ts";
+export { IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_MS } from "./idempotency.ts";
+export type { SendLimits } from "./limits.ts";
+export type {
+  BillableCall,
+  ConfirmAnswer,
+  ConfirmationToken,
+  ConfirmRequest,
+  GuardContext,
+  MoneyGuards,
+  SendCall,
+  SmsQuote,
+} from "./types.ts";

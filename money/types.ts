@@ -1,0 +1,94 @@
+/**
+ * The money guards as their callers see them: what a billable call hands
+ * over, and what the guards need to know about the caller.
+ */
+
+/** The user's answer to a confirmation question. */
+export type ConfirmAnswer = "accept" | "decline" | "cancel";
+
+/** A question for the user before a billable call. */
+export interface ConfirmRequest {
+  /** What the user is asked, in full (recipient, sender, text preview, cost). */
+  message: string;
+  /**
+   * An opaque digest of the caller and the exact arguments: an answer given
+   * for other arguments (or another token) never counts for these.
+   */
+  binding: string;
+}
+
+/** What the guards need to know about the caller of one tool call. */
+export interface GuardContext {
+  /** A keyed hash of the caller's token: a safe key, never the token. */
+  principal: () => Promise<string>;
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+  /** The request's `Idempotency-Key` header, when it carried one (a plain value). */
+  idempotencyKey?: string;
+  /**
+   * Ask the user to confirm, when the client can be asked; absent otherwise.
+   * It may end the current round of the call and resume it once the user
+   * has answered (2026-07-28 multi-round-trip).
+   */
+  confirm?: (request: ConfirmRequest) => Promise<ConfirmAnswer>;
+}
+
+/** What a billable call hands to {@link MoneyGuards}. */
+export interface BillableCall<T> {
+  tool: string;
+  /**
+   * The validated arguments that define the call, without `idempotencyKey`,
+   * `confirmationToken` or `dryRun`: the same key with other arguments is refused.
+   */
+  args: Record<string, unknown>;
+  /** The `idempotencyKey` argument (the `Idempotency-Key` header comes through the context). */
+  idempotencyKey?: string;
+  /** The billable work itself: runs at most once per key. */
+  run: () => Promise<T>;
+}
+
+/** The cost estimate of one SMS. */
+export interface SmsQuote {
+  /** ISO 3166-1 alpha-2 of the destination, when it is known for certain. */
+  country: string | null;
+  /** Price per part in EUR (the highest of the destination's operators), or null. */
+  rateEur: string | null;
+  /** `rateEur` × parts, or null. */
+  costEur: string | null;
+  /** The same in micro-euros, for the spend cap. */
+  costMicros: number | null;
+}
+
+/** What `send_sms` hands to {@link MoneyGuards.send}. */
+export interface SendCall<T> extends BillableCall<T> {
+  /** The destination as given: counted (as a keyed hash) for the recipient limit. */
+  recipient: string;
+  /** The `confirmationToken` argument, when given. */
+  confirmationToken?: string;
+  /** Estimate the cost (called only when a guard needs it). */
+  quote: () => Promise<SmsQuote>;
+  /** The confirmation question, from the estimate (null when the price is unknown). */
+  question: (quote: SmsQuote | null) => string;
+  /** The (non-error) result when the user declines or cancels. */
+  declined: (answer: "decline" | "cancel") => T;
+}
+
+/** A confirmation token minted by a dry run. */
+export interface ConfirmationToken {
+  token: string;
+  expiresInSeconds: number;
+}
+
+/** The money guards, as tools see them. */
+export interface MoneyGuards {
+  /** Idempotency only: the same key and arguments within 24 h return the first outcome. */
+  once<T extends object>(ctx: GuardContext, call: BillableCall<T>): Promise<T>;
+  /** Idempotency, confirmation, per-token throttles and the daily spend cap, then `run`. */
+  send<T extends object>(ctx: GuardContext, call: SendCall<T>): Promise<T>;
+  /** A short-lived token confirming exactly these arguments for this caller. */
+  confirmationToken(
+    ctx: GuardContext,
+    tool: string,
+    args: Record<string, unknown>,
+  ): Promise<ConfirmationToken>;
+}

@@ -1,0 +1,172 @@
+/**
+ * `main.ts` as a real process: graceful shutdown on SIGTERM and SIGINT (stop
+ * accepting, let the in-flight call finish, exit 0), the bound on that wait,
+ * and refusal to start when KV_PATH cannot be opened.
+ */
+import assert from "node:assert/strict";
+import { type FakeVertex, startFake } from "../testing/fake/mod.ts";
+import { DEMO_TOKENS, modernCall } from "../testing/harness.ts";
+import { findLeaks, secretsOf } from "../testing/leaks.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** `deno task start`, with its output collected line by line. */
+function spawnMain(env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    env: { PORT: "0", BIND_HOST: "127.0.0.1", KV_PATH: "off", NO_COLOR: "1", ...env },
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  let changed = () => {};
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    let rest = "";
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + text).split("\n");
+      rest = parts.pop() ?? "";
+      lines.push(...parts);
+      changed();
+    }
+    if (rest) lines.push(rest);
+    changed();
+  };
+  const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  /** The first JSON log line with this `msg` (waits for it, or fails when output ends). */
+  const line = async (msg: string): Promise<Record<string, unknown>> => {
+    let ended = false;
+    done.then(() => ended = true);
+    for (;;) {
+      for (const l of lines) {
+        if (l.startsWith("{") && JSON.parse(l).msg === msg) return JSON.parse(l);
+      }
+      if (ended) throw new Error(`no "${msg}" line in:\n${lines.join("\n")}`);
+      await new Promise<void>((resolve) => changed = resolve);
+    }
+  };
+  /** Kill it if it still runs, and wait for its output to end. */
+  const reap = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await child.status;
+    await done;
+  };
+  return { child, lines, line, done, reap };
+}
+
+/** Whether a TCP connection to the port is refused. */
+async function refuses(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+async function untilOneRequest(fake: FakeVertex, route: string) {
+  while (fake.count(route) === 0) await new Promise((r) => setTimeout(r, 10));
+}
+
+const AUTH = { Authorization: `Bearer ${DEMO_TOKENS.full}` };
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`${signal}: stops accepting, lets the in-flight call finish, exits 0`, async () => {
+    const fake = startFake();
+    fake.inject({ kind: "slow", route: "GET /operators", delayMs: 1000 });
+    const main = spawnMain({ VERTEXSMS_API_URL: fake.url });
+    try {
+      const listening = await main.line("listening");
+      const port = Number(String(listening.address).split(":").pop());
+      const call = modernCall(`http://127.0.0.1:${port}/mcp`, "get_operator", {
+        operatorId: 493,
+      }, AUTH);
+      await untilOneRequest(fake, "GET /operators");
+      const signalled = performance.now();
+      main.child.kill(signal);
+      await main.line("shutting down");
+      // New connections are refused while the call is still waiting upstream.
+      let closed = false;
+      for (let i = 0; i < 100 && !closed; i++) {
+        closed = await refuses(port);
+        if (!closed) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(closed, "the listener closed");
+      const res = await call;
+      assert.equal(res.status, 200);
+      const { result } = await res.json();
+      assert.equal(result.isError, undefined, JSON.stringify(result));
+      assert.equal(result.structuredContent.name, "BITE");
+      const status = await main.child.status;
+      const seconds = ((performance.now() - signalled) / 1000).toFixed(1);
+      assert.equal(status.code, 0);
+      assert.equal((await main.line("stopped")).drained, true);
+      await main.done;
+      const leaks = findLeaks(main.lines, secretsOf(fake)).leaks;
+      assert.deepEqual(leaks, []);
+      console.log(
+        `figure shutdown (${signal}): with a call 1 s deep in VertexSMS, new connections refused at ` +
+          `once, the call completed (200, ${result.structuredContent.name}), exit 0 after ` +
+          `${seconds} s; ${main.lines.length} output lines, ${leaks.length} leaks`,
+      );
+    } finally {
+      await main.reap();
+      await fake.shutdown();
+    }
+  });
+}
+
+Deno.test("the drain is bounded: SHUTDOWN_TIMEOUT_MS cuts a call that would not end, exit 1", async () => {
+  const fake = startFake();
+  fake.inject({ kind: "slow", route: "GET /operators", delayMs: 60_000 });
+  const main = spawnMain({
+    VERTEXSMS_API_URL: fake.url,
+    UPSTREAM_TIMEOUT_MS: "120000",
+    SHUTDOWN_TIMEOUT_MS: "300",
+  });
+  try {
+    const port = Number(String((await main.line("listening")).address).split(":").pop());
+    const call = modernCall(
+      `http://127.0.0.1:${port}/mcp`,
+      "get_operator",
+      { operatorId: 493 },
+      AUTH,
+    )
+      .then((res) => res.status, () => "connection closed");
+    await untilOneRequest(fake, "GET /operators");
+    const signalled = performance.now();
+    main.child.kill("SIGTERM");
+    const status = await main.child.status;
+    const seconds = (performance.now() - signalled) / 1000;
+    assert.equal(status.code, 1);
+    assert.equal((await main.line("stopped")).drained, false);
+    assert.ok(seconds < 30, `exited after ${seconds} s, not after the 60 s call`);
+    const outcome = await call;
+    console.log(
+      `figure shutdown bound: SHUTDOWN_TIMEOUT_MS=300 with a 60 s call in flight → exit 1 after ` +
+        `${seconds.toFixed(1)} s (the call: ${outcome})`,
+    );
+  } finally {
+    await main.reap();
+    await fake.shutdown();
+  }
+});
+
+Deno.test("a KV_PATH that cannot be opened stops the start with one line naming it", async () => {
+  const missing = `${await Deno.makeTempDir()}/no/such/dir/kv.sqlite`;
+  const main = spawnMain({ KV_PATH: missing });
+  const status = await main.child.status;
+  await main.done;
+  assert.equal(status.code, 1);
+  const output = main.lines.filter((l) => l.trim() !== "");
+  assert.equal(output.length, 1, output.join("\n"));
+  assert.match(
+    output[0]!,
+    /^Invalid configuration: KV_PATH must be a Deno KV database this process can open \(.+\) \(got ".+kv\.sqlite"\)\.$/,
+  );
+});

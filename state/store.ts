@@ -1,0 +1,52 @@
+/**
+ * Shared state (idempotency records, throttle counters, used confirmations):
+ * a tiny subset of Deno KV — read some keys, then commit writes only if none
+ * of them changed — with two implementations:
+ *
+ * - `KvStore` (`kv.ts`): Deno KV (local SQLite, or Deno Deploy's database),
+ *   so every instance sharing the database sees the same state and the
+ *   check-and-set commit is atomic across instances;
+ * - `MemoryStore` (`memory.ts`): one process, bounded in entries.
+ *
+ * Every value carries its own expiry (`exp`, epoch milliseconds) and the
+ * guards treat an expired value as absent: KV deletes expired keys only
+ * eventually, and the memory store lazily.
+ */
+
+/** A key: a short tuple of strings and numbers (a `Deno.KvKey` subset). */
+export type StoreKey = readonly (string | number)[];
+
+/** Every stored value says when it stops counting. */
+export interface Expiring {
+  /** Expiry, epoch milliseconds. */
+  exp: number;
+}
+
+/** One key as read: its value (or null) and a version to check on commit. */
+export interface StoreEntry<T extends Expiring = Expiring> {
+  key: StoreKey;
+  value: T | null;
+  /** `null` when the key is absent. */
+  versionstamp: string | null;
+}
+
+/** The writes of one atomic commit, applied only when every check holds. */
+export interface StoreCommit {
+  /** Entries as read: the commit fails when any has changed since. */
+  checks: StoreEntry[];
+  sets: { key: StoreKey; value: Expiring }[];
+  deletes: StoreKey[];
+}
+
+/** The check-and-set store shared state lives in. */
+export interface Store {
+  /** Read up to ten keys at once. */
+  getMany<T extends Expiring>(keys: StoreKey[]): Promise<StoreEntry<T>[]>;
+  /** Apply `sets` and `deletes` atomically if no checked entry changed; `false` otherwise. */
+  commit(commit: StoreCommit): Promise<boolean>;
+  /** `"kv"` when state is shared between instances. */
+  readonly kind: "kv" | "memory";
+}
+
+/** Time a value is kept past its own expiry before the store may drop it. */
+export const GRACE_MS = 60_000;

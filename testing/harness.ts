@@ -1,0 +1,318 @@
+/**
+ * The conformance harness: starts the fake VertexSMS and the server in
+ * process on ephemeral loopback ports, and connects real MCP clients to it —
+ * the v1 SDK client (2025-era protocol) and the v2 client pinned to
+ * 2026-07-28.
+ */
+import { Client as V2Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import { ElicitRequestSchema as V1ElicitRequest } from "@modelcontextprotocol/sdk/types.js";
+// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
+import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { Logger } from "../core/log.ts";
+import { type RunningServer, startServer } from "../server/mod.ts";
+import { TOOLS } from "../tools/mod.ts";
+import type { AnyTool } from "../tools/mod.ts";
+import { DEMO_TOKENS, type FakeOptions, type FakeVertex, startFake } from "./fake/mod.ts";
+import { consoleLines, findLeaks, type LeakReport, type Secret, secretsOf } from "./leaks.ts";
+
+export { DEMO_TOKENS };
+
+/** The modern protocol revision the v2 client is pinned to. */
+export const MODERN = "2026-07-28";
+
+/** A fake and a server, wired together. */
+export interface Harness {
+  fake: FakeVertex;
+  server: RunningServer;
+  /** `<base>/mcp` */
+  mcpUrl: string;
+  /** Every log line the server wrote. */
+  logs: string[];
+  /**
+   * Scan the server's log lines, and everything printed to the console since
+   * the harness started, for the fake's secrets (see `leaks.ts`) and `extra`.
+   */
+  scan(extra?: Iterable<Secret>): LeakReport;
+  /** Stop the server (and the fake it started); throws when the scan finds a leak. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startHarness}. */
+export interface HarnessOptions {
+  /** Extra environment for the server (`VERTEXSMS_API_URL` defaults to the fake). */
+  env?: Record<string, string>;
+  /** Use this fake instead of starting one (it is then not shut down by `close`). */
+  fake?: FakeVertex;
+  fakeOptions?: FakeOptions;
+  kv?: Deno.Kv | null;
+  tools?: readonly AnyTool[];
+}
+
+/** Start a fake (unless given) and a server pointed at it. */
+export function startHarness(options: HarnessOptions = {}): Harness {
+  const ownFake = options.fake === undefined;
+  const fake = options.fake ?? startFake(options.fakeOptions);
+  const logs: string[] = [];
+  const printed = consoleLines();
+  const printedFrom = printed.length;
+  const server = startServer({
+    env: {
+      PORT: "0",
+      BIND_HOST: "127.0.0.1",
+      VERTEXSMS_API_URL: fake.url,
+      LOG_LEVEL: "debug",
+      ...options.env,
+    },
+    tools: options.tools ?? TOOLS,
+    logger: new Logger("debug", (line) => logs.push(line)),
+    kv: options.kv ?? null,
+  });
+  const scan = (extra: Iterable<Secret> = []) =>
+    findLeaks([...logs, ...printed.slice(printedFrom)], [...secretsOf(fake), ...extra]);
+  return {
+    fake,
+    server,
+    mcpUrl: `${server.url}/mcp`,
+    logs,
+    scan,
+    close: async () => {
+      await server.shutdown();
+      if (ownFake) await fake.shutdown();
+      const { leaks } = scan();
+      if (leaks.length > 0) {
+        throw new Error(
+          `${leaks.length} secret(s) in the logs:\n` +
+            leaks.map((l) => `  ${l.kind} ${l.hint}: ${l.line}`).join("\n"),
+        );
+      }
+    },
+  };
+}
+
+/** Two server instances on one fake and one Deno KV file, as behind a load balancer. */
+export interface Pair {
+  fake: FakeVertex;
+  a: Harness;
+  b: Harness;
+  close(): Promise<void>;
+}
+
+/**
+ * Start instances B then A, sharing a fake and a fresh KV file; `envA` may
+ * derive A's extra environment from B (e.g. `PUBLIC_URL` pointing at B).
+ */
+export async function startPair(
+  env: Record<string, string> = {},
+  envA: (b: Harness) => Record<string, string> = () => ({}),
+): Promise<Pair> {
+  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
+  const kvA = await Deno.openKv(path);
+  const kvB = await Deno.openKv(path);
+  const fake = startFake();
+  const b = startHarness({ fake, kv: kvB, env });
+  const a = startHarness({ fake, kv: kvA, env: { ...env, ...envA(b) } });
+  return {
+    fake,
+    a,
+    b,
+    close: async () => {
+      await a.close();
+      await b.close();
+      await fake.shutdown();
+      kvA.close();
+      kvB.close();
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
+/** A connected client of either era, with the calls the suite uses. */
+export interface Connected {
+  era: "2025" | "2026";
+  // deno-lint-ignore no-explicit-any
+  client: { callTool(params: any): Promise<any>; listTools(): Promise<any> };
+  close(): Promise<void>;
+}
+
+/** The user's side of an elicitation, as a test plays it. */
+export type ElicitationAnswer = { action: "accept" | "decline" | "cancel" };
+
+/** Optional client behaviour for {@link connectV1} and {@link connectV2}. */
+export interface ConnectOptions {
+  /** Extra HTTP headers on every request (e.g. `Idempotency-Key`). */
+  headers?: Record<string, string>;
+  /** Declare form elicitation and answer every `elicitation/create` with this. */
+  elicitation?: (params: { message: string }) => ElicitationAnswer;
+  /** The transport's fetch (e.g. {@link recordingFetch}, or a load balancer between instances). */
+  fetch?: typeof fetch;
+}
+
+/** `requestInit` sending `Authorization: Bearer <token>` (none for `null`) and extra headers. */
+function bearer(token: string | null, headers: Record<string, string> = {}): RequestInit {
+  return { headers: token === null ? headers : { Authorization: `Bearer ${token}`, ...headers } };
+}
+
+/** Connect the v1 SDK client (2025-era protocol) with a bearer token (`null`: none). */
+export async function connectV1(
+  mcpUrl: string,
+  token: string | null,
+  options: ConnectOptions = {},
+): Promise<Connected> {
+  const client = new V1Client(
+    { name: "conformance-v1", version: "1.0.0" },
+    options.elicitation ? { capabilities: { elicitation: { form: {} } } } : undefined,
+  );
+  const answer = options.elicitation;
+  if (answer) {
+    client.setRequestHandler(V1ElicitRequest, (request) => answer(request.params));
+  }
+  const transport = new V1Transport(new URL(mcpUrl), {
+    requestInit: bearer(token, options.headers),
+    fetch: options.fetch,
+  });
+  await client.connect(transport);
+  return { era: "2025", client, close: () => client.close() };
+}
+
+/** Connect the v2 client pinned to 2026-07-28 with a bearer token (`null`: none). */
+export async function connectV2(
+  mcpUrl: string,
+  token: string | null,
+  options: ConnectOptions = {},
+): Promise<Connected> {
+  const client = new V2Client(
+    { name: "conformance-v2", version: "1.0.0" },
+    {
+      versionNegotiation: { mode: { pin: MODERN } },
+      ...(options.elicitation ? { capabilities: { elicitation: { form: {} } } } : {}),
+    },
+  );
+  const answer = options.elicitation;
+  if (answer) {
+    client.setRequestHandler("elicitation/create", (request) => answer(request.params));
+  }
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
+    requestInit: bearer(token, options.headers),
+    fetch: options.fetch,
+  });
+  await client.connect(transport);
+  return { era: "2026", client, close: () => client.close() };
+}
+
+/** Both eras, for tests that run once per client. */
+export const CLIENTS = [
+  { era: "2025", connect: connectV1 },
+  { era: "2026", connect: connectV2 },
+] as const;
+
+/** One HTTP exchange a client made, as the wire carried it. */
+export interface WireExchange {
+  method: string;
+  url: string;
+  requestHeaders: Headers;
+  requestBody: string;
+  status: number;
+  headers: Headers;
+  /** The response body as text (read from a clone; the client reads the original). */
+  body: string;
+}
+
+/** A fetch for a client's transport that records every exchange it carries. */
+export interface RecordingFetch {
+  fetch: typeof fetch;
+  exchanges: WireExchange[];
+  /** The latest exchange (throws when there is none). */
+  last(): WireExchange;
+}
+
+/** Record what a real client sends and receives, without changing either. */
+export function recordingFetch(): RecordingFetch {
+  const exchanges: WireExchange[] = [];
+  const recording = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const requestBody = await request.clone().text();
+    const response = await fetch(request);
+    exchanges.push({
+      method: request.method,
+      url: request.url,
+      requestHeaders: request.headers,
+      requestBody,
+      status: response.status,
+      headers: response.headers,
+      body: await response.clone().text(),
+    });
+    return response;
+  };
+  return {
+    fetch: recording as typeof fetch,
+    exchanges,
+    last: () => {
+      const exchange = exchanges.at(-1);
+      if (!exchange) throw new Error("no exchange recorded");
+      return exchange;
+    },
+  };
+}
+
+/** Raw JSON-RPC POST to `/mcp` (2025-era headers unless overridden). */
+export function rpc(
+  mcpUrl: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(mcpUrl, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      "Accept": "application/json, text/event-stream",
+      ...headers,
+    },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** A 2026-07-28 `tools/call` as the v2 client sends it (headers and `_meta`). */
+export function modernCall(
+  mcpUrl: string,
+  name: string,
+  args: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return rpc(mcpUrl, {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: {
+      name,
+      arguments: args,
+      _meta: {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1.0.0" },
+        "io.modelcontextprotocol/clientCapabilities": {},
+      },
+    },
+  }, {
+    "MCP-Protocol-Version": MODERN,
+    "Mcp-Method": "tools/call",
+    "Mcp-Name": name,
+    ...headers,
+  });
+}
+
+/** The error envelope inside an `isError` tool result. */
+export function envelopeOf(result: { content?: { type: string; text?: string }[] }) {
+  const text = result.content?.find((c) => c.type === "text")?.text ?? "{}";
+  return JSON.parse(text).error as Record<string, unknown>;
+}
+
+/** The HTTP status an SDK client error carries (v1: `code`; v2: `status`). */
+export function httpStatusOf(error: unknown): number | undefined {
+  const e = error as { status?: unknown; code?: unknown; data?: { status?: unknown } };
+  for (const value of [e?.status, e?.data?.status, e?.code]) {
+    if (typeof value === "number" && value >= 100 && value < 600) return value;
+  }
+  return undefined;
+}

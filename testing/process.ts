@@ -1,0 +1,121 @@
+/**
+ * Child processes for the suites and tasks that run something real as its
+ * own process (the server via `main.ts`, the compiled binary, the MCP
+ * Inspector): start it, wait for the line saying it is ready, stop it.
+ */
+
+import devConfig from "../dev.json" with { type: "json" };
+
+/** The repository root, as a path. */
+export const ROOT = new URL("../", import.meta.url).pathname;
+
+/** The development configuration: deno.json's imports plus the test tools (lockfile `dev.lock`). */
+export const DEV_CONFIG = `${ROOT}dev.json`;
+
+/** `npm:<name>@<version>` of a package pinned in `dev.json`. */
+export function devPackage(name: keyof typeof devConfig.imports): string {
+  return devConfig.imports[name];
+}
+
+/**
+ * `deno run` arguments for an npm program pinned in `dev.json`, resolved
+ * against its frozen lockfile (`deno.json`'s lockfile holds only what
+ * `main.ts` imports, so the program must not be resolved against it).
+ */
+export function devProgram(
+  name: keyof typeof devConfig.imports,
+  ...programArgs: string[]
+): string[] {
+  return [
+    "run",
+    "--config",
+    DEV_CONFIG,
+    "--frozen",
+    "--allow-all",
+    devPackage(name),
+    ...programArgs,
+  ];
+}
+
+/** A started process whose readiness line has been seen. */
+export interface Started {
+  /** The match of the readiness pattern. */
+  ready: RegExpMatchArray;
+  /** SIGTERM, then wait for the exit (output is drained meanwhile). */
+  stop(): Promise<Deno.CommandStatus>;
+}
+
+/** Options of {@link spawnUntil}. */
+export interface SpawnOptions {
+  args: string[];
+  /** Added to the inherited environment. */
+  env?: Record<string, string>;
+  cwd?: URL | string;
+  /** Stdout is read until this matches (multi-line flag recommended). */
+  ready: RegExp;
+  /** Give up (and kill the process) after this long. */
+  timeoutMs?: number;
+}
+
+/** A free loopback port, for programs that cannot take port 0. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Start `command` and resolve once its stdout matches `ready`; throw with its output otherwise. */
+export async function spawnUntil(command: string, options: SpawnOptions): Promise<Started> {
+  const child = new Deno.Command(command, {
+    args: options.args,
+    cwd: options.cwd,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const kill = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+  };
+  const timer = setTimeout(kill, options.timeoutMs ?? 60_000);
+  let seen = "";
+  let ready: RegExpMatchArray | null = null;
+  try {
+    while (!ready) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen += value;
+      ready = seen.match(options.ready);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!ready) {
+    kill();
+    const status = await child.status;
+    throw new Error(
+      `${command} exited (${status.code}) before it was ready:\n${seen}\n${await stderr}`,
+    );
+  }
+  // Keep draining stdout so the pipe never fills up.
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })().catch(() => {});
+  return {
+    ready,
+    stop: async () => {
+      kill();
+      const status = await child.status;
+      await drained;
+      await stderr;
+      return status;
+    },
+  };
+}

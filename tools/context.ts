@@ -1,0 +1,31 @@
+/**
+ * What a tool handler gets for one call: the caller's view of VertexSMS, a
+ * keyed hash of its token, and the process-wide services. Each service's
+ * interface is declared by the layer that provides it (`money/`,
+ * `services/`); this module only assembles them. Tools never see HTTP.
+ */
+import type { GuardContext, MoneyGuards } from "../money/mod.ts";
+import type { HlrHandover, RatesCaller, RatesSource } from "../services/mod.ts";
+import type { VertexApi } from "../vertex/mod.ts";
+
+/** Process-wide services a tool may use (never HTTP details). */
+export interface ToolServices {
+  /** Canonical external base URL of this server. */
+  publicUrl: string;
+  /** Whether VertexSMS could reach `publicUrl` (HLR callbacks). */
+  callbacksReachable: boolean;
+  /** Per-token cache of the rates table. */
+  rates: RatesSource;
+  /** Hand-over of HLR results from the callback route to the waiting call. */
+  hlr: HlrHandover;
+  /** Idempotency, confirmation, throttles and the spend cap of billable calls. */
+  money: MoneyGuards;
+}
+
+/** Everything a tool handler gets for one call. */
+export interface ToolContext extends GuardContext, RatesCaller {
+  /** VertexSMS, as the caller's token sees it. */
+  vertex: VertexApi;
+  requestId: string;
+  services: ToolServices;
+}

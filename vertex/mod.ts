@@ -1,0 +1,27 @@
+/**
+ * VertexSMS: the only code that knows its wire format — endpoints and paths,
+ * request and answer shapes, the per-caller client, and how failures map to
+ * the error catalog.
+ */
+export {
+  type Credentials,
+  type UpstreamEvent,
+  type VertexApi,
+  VertexClient,
+  type VertexClientOptions,
+} from "./client.ts";
+export { type EndpointName, ENDPOINTS, READ_PATHS, type ReadEndpointName } from "./endpoints.ts";
+export type { Answer } from "./failures.ts";
+export {
+  type Correction,
+  type HlrResult,
+  type Network,
+  type Operator,
+  parseHlrCallback,
+  type Prefix,
+  type Rate,
+  type SenderRequest,
+  type SmsAccepted,
+  type SmsRequest,
+  VERTEX_CODES,
+} from "./shapes.ts";
