@@ -37,6 +37,8 @@ export interface Config {
   /** Estimated spend per token and 24 hours, in micro-euros; 0: no cap. */
   smsDailySpendCapMicros: number;
   smsRequireConfirmation: boolean;
+  /** PIN texts per hour, per token and per number; 0: no limit. */
+  pinTextsPerHour: number;
   /** Master secret shared by every instance; empty: see `principal.ts` `resolveSecret`. */
   stateSecret: string;
   logLevel: LogLevel;
@@ -130,9 +132,13 @@ const eur: Parser<number> = (raw) => {
   return micros !== undefined && micros <= 1_000_000 * 1_000_000 ? micros : undefined;
 };
 
-const secret: Parser<string> = (
-  raw,
-) => (new TextEncoder().encode(raw).byteLength >= 32 ? raw : undefined);
+/** Distinct characters a secret needs: refuses "xxxx…" and other guessable fillers. */
+const SECRET_MIN_DISTINCT = 12;
+
+const secret: Parser<string> = (raw) =>
+  new TextEncoder().encode(raw).byteLength >= 32 && new Set(raw).size >= SECRET_MIN_DISTINCT
+    ? raw
+    : undefined;
 
 const hostname: Parser<string> = (raw) =>
   /^[A-Za-z0-9.:[\]-]+$/.test(raw) && raw.length <= 255 ? raw : undefined;
@@ -298,10 +304,18 @@ export const VARIABLES = {
       "`true`: clients that cannot ask the user must pass a dry run's `confirmationToken` to `send_sms`",
     parse: bool,
   },
+  PIN_TEXTS_PER_HOUR: {
+    key: "pinTextsPerHour",
+    default: "5",
+    expected: "an integer between 0 and 100000",
+    meaning: "`register_msisdn_sender` PIN texts per hour, per token and per number (0: no limit)",
+    parse: integer(0, 100_000),
+  },
   STATE_SECRET: {
     key: "stateSecret",
     default: "",
-    expected: "at least 32 bytes",
+    expected:
+      "at least 32 bytes with at least 12 different characters (e.g. the output of `openssl rand -base64 32`)",
     meaning:
       "secret shared by every instance: keys idempotency records, limits and confirmation tokens (empty: a random one kept in Deno KV, or per process without KV)",
     parse: (raw) => (raw === "" ? "" : secret(raw)),
@@ -355,6 +369,30 @@ export function readEnv(): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const name of Object.keys(VARIABLES)) env[name] = Deno.env.get(name);
   return env;
+}
+
+/**
+ * What a valid configuration may still get wrong, one line each: plain
+ * `http://` where traffic crosses a network (tokens and callbacks would travel
+ * in clear).
+ */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  for (
+    const [name, url] of [["PUBLIC_URL", config.publicUrl], [
+      "VERTEXSMS_API_URL",
+      config.vertexApiUrl,
+    ]]
+  ) {
+    const parsed = new URL(url!);
+    if (parsed.protocol === "http:" && !isLoopbackHost(parsed.hostname)) {
+      warnings.push(
+        `${name} is plain http:// on a non-loopback host (${parsed.host}): bearer tokens and ` +
+          "HLR callbacks would cross the network unencrypted; use https://",
+      );
+    }
+  }
+  return warnings;
 }
 
 /** Whether a host name is a loopback address (`localhost`, `127.0.0.0/8`, `::1`). */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { ConfigError, isLoopbackHost, loadConfig, type VariableName, VARIABLES } from "./config.ts";
+import {
+  ConfigError,
+  configWarnings,
+  isLoopbackHost,
+  loadConfig,
+  type VariableName,
+  VARIABLES,
+} from "./config.ts";
 
 Deno.test("defaults match the documented table", () => {
   const config = loadConfig({});
@@ -23,6 +30,7 @@ Deno.test("defaults match the documented table", () => {
   assert.equal(config.smsRecipientsPerHour, 100);
   assert.equal(config.smsDailySpendCapMicros, 0, "no spend cap by default");
   assert.equal(config.smsRequireConfirmation, false);
+  assert.equal(config.pinTextsPerHour, 5);
   assert.equal(config.stateSecret, "");
 });
 
@@ -31,12 +39,12 @@ Deno.test("money settings: caps in EUR become micro-euros; 0 switches limits off
     SMS_DAILY_SPEND_CAP_EUR: "12.50",
     SMS_SENDS_PER_MINUTE: "0",
     SMS_REQUIRE_CONFIRMATION: "true",
-    STATE_SECRET: "x".repeat(32),
+    STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s",
   });
   assert.equal(config.smsDailySpendCapMicros, 12_500_000);
   assert.equal(config.smsSendsPerMinute, 0);
   assert.equal(config.smsRequireConfirmation, true);
-  assert.equal(config.stateSecret, "x".repeat(32));
+  assert.equal(config.stateSecret, "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s");
   assert.equal(loadConfig({ SMS_DAILY_SPEND_CAP_EUR: "0" }).smsDailySpendCapMicros, 0);
 });
 
@@ -81,6 +89,7 @@ const INVALID: Record<VariableName, string> = {
   SMS_RECIPIENTS_PER_HOUR: "lots",
   SMS_DAILY_SPEND_CAP_EUR: "€25",
   SMS_REQUIRE_CONFIRMATION: "maybe",
+  PIN_TEXTS_PER_HOUR: "5/h",
   STATE_SECRET: "too-short-to-sign-anything",
   LOG_LEVEL: "verbose",
 };
@@ -104,6 +113,45 @@ for (const name of Object.keys(VARIABLES) as VariableName[]) {
     });
   });
 }
+
+Deno.test("a guessable STATE_SECRET is refused: 32 identical characters, or too few different ones", () => {
+  for (const weak of ["x".repeat(32), "ab".repeat(40), "0123456789a".repeat(3)]) {
+    assert.throws(
+      () => loadConfig({ STATE_SECRET: weak }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.variable === "STATE_SECRET" && !e.message.includes(weak),
+    );
+  }
+  assert.equal(
+    loadConfig({ STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s" }).stateSecret.length,
+    32,
+  );
+});
+
+Deno.test("plain http:// off loopback is warned about, loopback and https are not", () => {
+  assert.deepEqual(configWarnings(loadConfig({})), []);
+  assert.deepEqual(
+    configWarnings(
+      loadConfig({
+        PUBLIC_URL: "https://mcp.example.com",
+        VERTEXSMS_API_URL: "http://127.0.0.1:9",
+      }),
+    ),
+    [],
+  );
+  const warned = configWarnings(
+    loadConfig({
+      PUBLIC_URL: "http://mcp.example.com",
+      VERTEXSMS_API_URL: "http://api.vertexsms.com",
+    }),
+  );
+  assert.equal(warned.length, 2);
+  assert.match(
+    warned[0]!,
+    /^PUBLIC_URL is plain http:\/\/ on a non-loopback host \(mcp\.example\.com\)/,
+  );
+  assert.match(warned[1]!, /^VERTEXSMS_API_URL is plain http:\/\//);
+});
 
 Deno.test("loopback hosts", () => {
   for (const host of ["localhost", "127.0.0.1", "127.1.2.3", "[::1]", "::1", "app.localhost"]) {

@@ -40,6 +40,20 @@ export function annotateRequestSpan(facts: RequestFacts): void {
   }
 }
 
+/**
+ * Replace the request span's URL attributes with the route's pattern, for a
+ * path that carries a credential (an HLR callback's one-time id): Deno records
+ * the full URL on the span it makes for every incoming request.
+ */
+export function redactRequestPath(pattern: string): void {
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  span.setAttribute("url.full", pattern);
+  span.setAttribute("url.path", pattern);
+  span.setAttribute("http.route", pattern);
+  span.updateName(`POST ${pattern}`);
+}
+
 /** One attempt of an upstream call, as a span records it. */
 export interface AttemptFacts {
   status: number | null;

@@ -1,12 +1,25 @@
 /**
- * Confirmation tokens (`send_sms`'s `confirmationToken`): a dry run mints one
- * for exactly its arguments and caller (HMAC-signed, bound to the token's
- * keyed hash, 10 minutes); a send that brings it back spends it, once.
+ * Confirmations are single-use. A dry run's `confirmationToken` is minted for
+ * exactly its arguments and caller (HMAC-signed, bound to the token's keyed
+ * hash, 10 minutes) with a random nonce inside the signed payload; a send
+ * that brings it back spends that nonce, once. The same holds for an
+ * "accept" answered to an in-band question (its receipt is the question's
+ * nonce). Spending is by nonce, never by the token's text, and only the
+ * canonical spelling of a token is accepted: appended padding, whitespace,
+ * a newline inside the signature or flipped spare bits of the last base64url
+ * character do not make another token.
  */
 import { createRequestStateCodec, type ServerContext } from "@modelcontextprotocol/server";
 import { canonicalJson } from "../core/canonical_json.ts";
 import { ServiceError } from "../core/errors.ts";
-import { deriveKey, memo, type SecretSource } from "../core/keys.ts";
+import {
+  base64url,
+  deriveKey,
+  fromBase64url,
+  memo,
+  randomId,
+  type SecretSource,
+} from "../core/keys.ts";
 import type { Store } from "../state/mod.ts";
 import type { Digest } from "./digest.ts";
 import type { ConfirmationToken, GuardContext } from "./types.ts";
@@ -16,6 +29,31 @@ export const CONFIRMATION_TTL_SECONDS = 600;
 
 /** The request-state codec's context, for a codec without `bind` (which never reads it). */
 const NO_CONTEXT = {} as ServerContext;
+
+/** How long a spent nonce is remembered: longer than any token or question lives. */
+const SPENT_TTL_MS = 2 * CONFIRMATION_TTL_SECONDS * 1000;
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** Whether `text` is base64url exactly as this server writes it (unpadded, spare bits zero). */
+export function canonicalBase64url(text: string): boolean {
+  if (!BASE64URL.test(text)) return false;
+  try {
+    return base64url(fromBase64url(text)) === text;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a signed state (`v1.<body>.<mac>`, the SDK's request-state format)
+ * is spelled canonically: the only spelling this server ever writes.
+ */
+export function canonicalSignedState(state: string): boolean {
+  const parts = state.split(".");
+  return parts.length === 3 && parts[0] === "v1" && canonicalBase64url(parts[1]!) &&
+    canonicalBase64url(parts[2]!);
+}
 
 /** Options of {@link Confirmations}. */
 export interface ConfirmationOptions {
@@ -30,7 +68,9 @@ export class Confirmations {
   readonly #store: Store;
   readonly #digest: Digest;
   readonly #now: () => number;
-  readonly #codec: () => Promise<ReturnType<typeof createRequestStateCodec<{ d: string }>>>;
+  readonly #codec: () => Promise<
+    ReturnType<typeof createRequestStateCodec<{ d: string; n: string }>>
+  >;
 
   constructor(options: ConfirmationOptions) {
     this.#store = options.store;
@@ -38,7 +78,7 @@ export class Confirmations {
     this.#now = options.now;
     const key = deriveKey(options.secret, "confirmation");
     this.#codec = memo(async () =>
-      createRequestStateCodec<{ d: string }>({
+      createRequestStateCodec<{ d: string; n: string }>({
         key: await key(),
         ttlSeconds: CONFIRMATION_TTL_SECONDS,
       })
@@ -51,7 +91,8 @@ export class Confirmations {
     tool: string,
     args: Record<string, unknown>,
   ): Promise<ConfirmationToken> {
-    const token = await (await this.#codec()).mint({ d: await this.binding(ctx, tool, args) });
+    const binding = await this.binding(ctx, tool, args);
+    const token = await (await this.#codec()).mint({ d: binding, n: randomId() });
     return { token, expiresInSeconds: CONFIRMATION_TTL_SECONDS };
   }
 
@@ -60,40 +101,51 @@ export class Confirmations {
     return await this.#digest("confirm", await ctx.principal(), tool, canonicalJson(args));
   }
 
-  async check(token: string, binding: string): Promise<void> {
-    let payload: { d?: unknown };
+  /** Verify a dry run's token for these arguments; its nonce, to spend once the send goes ahead. */
+  async check(token: string, binding: string): Promise<string> {
+    let payload: { d?: unknown; n?: unknown };
     try {
+      if (!canonicalSignedState(token)) throw new Error("not canonical");
       // No `bind` is configured (the binding is inside the payload), so `verify` ignores its context.
-      payload = await (await this.#codec()).verify(token, NO_CONTEXT) as { d?: unknown };
+      payload = await (await this.#codec()).verify(token, NO_CONTEXT) as typeof payload;
     } catch {
       throw tokenRefused(
         "is invalid or has expired (tokens last 10 minutes). Call send_sms with dryRun: true " +
           "again, show the user the quote, and send with the new confirmation_token.",
       );
     }
-    if (payload?.d !== binding) {
+    if (payload?.d !== binding || typeof payload.n !== "string") {
       throw tokenRefused(
         "was issued for other arguments (or another token). Quote exactly what you send: call " +
           "send_sms with dryRun: true and these arguments, and confirm that quote with the user.",
       );
     }
+    return payload.n;
   }
 
-  /** Mark a confirmation token used; a second use is refused. */
-  async spend(token: string): Promise<void> {
-    const key = ["confirmation", await this.#digest("token", token)];
-    const [entry] = await this.#store.getMany([key]);
-    const now = this.#now();
-    const used = entry!.value !== null && entry!.value.exp > now;
-    const value = { exp: now + CONFIRMATION_TTL_SECONDS * 1000 };
-    if (
-      used || !(await this.#store.commit({ checks: [entry!], sets: [{ key, value }], deletes: [] }))
-    ) {
+  /** Spend a dry-run token's nonce; a second use is refused. */
+  async spend(ctx: GuardContext, nonce: string): Promise<void> {
+    if (!(await this.#spendOnce(ctx, "token", nonce))) {
       throw tokenRefused(
         "was already used for a send. Each confirmation covers one message: run a new dry run " +
           "and confirm again to send another.",
       );
     }
+  }
+
+  /** Spend the receipt of an in-band "accept"; `false` when it was already spent. */
+  spendReceipt(ctx: GuardContext, receipt: string): Promise<boolean> {
+    return this.#spendOnce(ctx, "receipt", receipt);
+  }
+
+  /** Mark a nonce used, atomically; `false` when it already was. */
+  async #spendOnce(ctx: GuardContext, kind: string, nonce: string): Promise<boolean> {
+    const key = ["confirmation", await ctx.principal(), await this.#digest(kind, nonce)];
+    const [entry] = await this.#store.getMany([key]);
+    const now = this.#now();
+    if (entry!.value !== null && entry!.value.exp > now) return false;
+    const value = { exp: now + SPENT_TTL_MS };
+    return await this.#store.commit({ checks: [entry!], sets: [{ key, value }], deletes: [] });
   }
 }
 

@@ -23,7 +23,7 @@ import { confirmationNeeded, Confirmations } from "./confirmation.ts";
 import { keyedDigest } from "./digest.ts";
 import { Idempotency } from "./idempotency.ts";
 import { Limits, type SendLimits } from "./limits.ts";
-import { mayHaveBilled } from "./outcome.ts";
+import { asUnknownOutcome, definitelyNotBilled } from "./outcome.ts";
 import type {
   BillableCall,
   ConfirmationToken,
@@ -82,7 +82,14 @@ export class Money implements MoneyGuards {
 
   async once<T extends object>(ctx: GuardContext, call: BillableCall<T>): Promise<T> {
     const slot = await this.#idempotency.slot(ctx, call);
-    if (!slot) return await call.run();
+    if (!slot) {
+      try {
+        return await call.run();
+      } catch (thrown) {
+        const error = asServiceError(thrown);
+        throw definitelyNotBilled(error, ctx.signal) ? error : asUnknownOutcome(error);
+      }
+    }
     const earlier = await this.#idempotency.resolve(ctx, slot, true);
     if (earlier) return earlier.output as T;
     return await this.#idempotency.record(ctx, slot, call.run);
@@ -95,37 +102,69 @@ export class Money implements MoneyGuards {
       const earlier = await this.#idempotency.resolve(ctx, slot, false);
       if (earlier) return earlier.output as T;
     }
-    // 2. Confirmation: ask the user where the client can be asked, else check a token.
+    // 2. Confirmation: ask the user where the client can be asked (an "accept" counts once),
+    //    else check a dry run's token (spent once, when the send goes ahead).
     let quote: SmsQuote | null | undefined;
     const binding = () => this.#confirmations.binding(ctx, call.tool, call.args);
     if (ctx.confirm) {
       quote = await call.quote().catch(unlessScope);
-      const answer = await ctx.confirm({ message: call.question(quote), binding: await binding() });
-      if (answer !== "accept") return call.declined(answer);
+      const question = { message: call.question(quote), binding: await binding() };
+      let answer = await ctx.confirm(question);
+      if (
+        answer.action === "accept" && answer.receipt !== undefined &&
+        !(await this.#confirmations.spendReceipt(ctx, answer.receipt))
+      ) {
+        // A replayed "accept": it already sent once. Ask again.
+        answer = await ctx.confirm({ ...question, fresh: true });
+      }
+      if (answer.action !== "accept") return call.declined(answer.action);
     }
+    let nonce: string | undefined;
     if (call.confirmationToken !== undefined) {
-      await this.#confirmations.check(call.confirmationToken, await binding());
+      nonce = await this.#confirmations.check(call.confirmationToken, await binding());
     } else if (this.#requireConfirmation && !ctx.confirm) {
       throw confirmationNeeded();
     }
-    // 3 and 4. Count against the limits, then send; a definite refusal gives the count back.
+    // 3 and 4. Count against the limits, then send. Only a definite refusal gives the count
+    //    back; a send that went out is corrected to the parts VertexSMS says it billed.
     const work = async () => {
       const cost = this.#limits.capped ? await this.#limits.costForCap(call, quote) : null;
       const lease = await this.#limits.reserve(ctx, call.recipient, cost);
+      let output: T;
       try {
-        if (call.confirmationToken !== undefined) {
-          await this.#confirmations.spend(call.confirmationToken);
+        if (nonce !== undefined) await this.#confirmations.spend(ctx, nonce);
+        output = await call.run();
+      } catch (thrown) {
+        const error = asServiceError(thrown);
+        if (definitelyNotBilled(error, ctx.signal)) {
+          await this.#limits.refund(lease);
+          throw error;
         }
-        return await call.run();
-      } catch (error) {
-        if (!mayHaveBilled(asServiceError(error), ctx.signal)) await this.#limits.refund(lease);
-        throw error;
+        throw asUnknownOutcome(error);
       }
+      const billed = call.billedParts?.() ?? null;
+      if (cost !== null && billed !== null && billed !== call.parts) {
+        await this.#limits.reconcile(lease, Math.ceil((cost / call.parts) * billed));
+      }
+      return output;
     };
     if (!slot) return await work();
     const earlier = await this.#idempotency.resolve(ctx, slot, true);
     if (earlier) return earlier.output as T;
     return await this.#idempotency.record(ctx, slot, work);
+  }
+
+  /** Count one PIN text (per token and per number), then run; a definite refusal gives it back. */
+  async pinText<T>(ctx: GuardContext, number: string, run: () => Promise<T>): Promise<T> {
+    const lease = await this.#limits.reservePin(ctx, number);
+    try {
+      return await run();
+    } catch (thrown) {
+      const error = asServiceError(thrown);
+      if (!definitelyNotBilled(error, ctx.signal)) throw asUnknownOutcome(error);
+      await this.#limits.refund(lease);
+      throw error;
+    }
   }
 
   confirmationToken(

@@ -9,8 +9,18 @@ import type { SendLimits } from "./limits.ts";
 import type { GuardContext, SendCall } from "./types.ts";
 
 const SECRET = new TextEncoder().encode("bench-secret-of-at-least-32-bytes!!");
-const DEFAULTS: SendLimits = { sendsPerMinute: 0, recipientsPerHour: 100, dailySpendCapMicros: 0 };
-const OFF: SendLimits = { sendsPerMinute: 0, recipientsPerHour: 0, dailySpendCapMicros: 0 };
+const DEFAULTS: SendLimits = {
+  sendsPerMinute: 0,
+  recipientsPerHour: 100,
+  dailySpendCapMicros: 0,
+  pinTextsPerHour: 0,
+};
+const OFF: SendLimits = {
+  sendsPerMinute: 0,
+  recipientsPerHour: 0,
+  dailySpendCapMicros: 0,
+  pinTextsPerHour: 0,
+};
 const SENT = { message_id: "1", status: "sent" };
 
 const path = await Deno.makeTempFile({ suffix: ".sqlite" });
@@ -32,7 +42,15 @@ const call = (key?: string): SendCall<object> => ({
   args: { to: "+37069912345", from: "VertexSMS", message: "Your code is 4821" },
   idempotencyKey: key,
   recipient: "+37069912345",
-  quote: () => Promise.resolve({ country: "LT", rateEur: "0.05", costEur: "0.05", costMicros: 1 }),
+  quote: () =>
+    Promise.resolve({
+      country: "LT",
+      rateEur: "0.05",
+      rateMicros: 1,
+      costEur: "0.05",
+      costMicros: 1,
+    }),
+  parts: 1,
   question: () => "",
   declined: () => ({}),
   run: () => Promise.resolve(SENT),

@@ -6,7 +6,12 @@ import { Money, type MoneyOptions } from "./guards.ts";
 import type { SendLimits } from "./limits.ts";
 import type { ConfirmAnswer, GuardContext, SendCall, SmsQuote } from "./types.ts";
 
-const NO_LIMITS: SendLimits = { sendsPerMinute: 0, recipientsPerHour: 0, dailySpendCapMicros: 0 };
+const NO_LIMITS: SendLimits = {
+  sendsPerMinute: 0,
+  recipientsPerHour: 0,
+  dailySpendCapMicros: 0,
+  pinTextsPerHour: 0,
+};
 const SECRET = new TextEncoder().encode("unit-test-secret-of-at-least-32-bytes");
 
 /** A clock the test moves. */
@@ -17,7 +22,7 @@ function clock(start = 1_700_000_000_000) {
 
 function money(options: Partial<MoneyOptions> = {}) {
   return new Money({
-    store: new MemoryStore(undefined, options.now),
+    store: new MemoryStore({ now: options.now }),
     secret: SECRET,
     limits: NO_LIMITS,
     requireConfirmation: false,
@@ -43,7 +48,13 @@ function action<T extends object>(result: () => T | Promise<T>) {
 }
 
 const SENT = { message_id: "42", status: "sent" };
-const QUOTE: SmsQuote = { country: "LT", rateEur: "0.05", costEur: "0.05", costMicros: 50_000 };
+const QUOTE: SmsQuote = {
+  country: "LT",
+  rateEur: "0.05",
+  rateMicros: 50_000,
+  costEur: "0.05",
+  costMicros: 50_000,
+};
 
 function sendCall(
   run: () => Promise<object>,
@@ -56,6 +67,7 @@ function sendCall(
     quote: () => Promise.resolve(QUOTE),
     question: (q) => `Send? ${q?.costEur}`,
     declined: (answer) => ({ status: "not_sent", reason: answer }),
+    parts: 1,
     run,
     ...extra,
   };
@@ -102,11 +114,15 @@ Deno.test("once: a definite refusal frees the key; a maybe-billed failure is rep
       throw error;
     });
     const key = { tool: "t", args: {}, idempotencyKey: error.code, run: b.run };
-    await assert.rejects(() => m.once(ctx(), key), { code: error.code });
+    let first: ServiceError | undefined;
+    await assert.rejects(() => m.once(ctx(), key), (e: unknown) => {
+      first = e as ServiceError;
+      return first.code === error.code;
+    });
     await assert.rejects(() => m.once(ctx(), key), (e: unknown) => {
       assert.ok(e instanceof ServiceError);
       assert.equal(e.code, error.code);
-      assert.deepEqual(e.facts, error.facts, "the same envelope facts");
+      assert.deepEqual(e.facts, first!.facts, "the same envelope facts");
       return true;
     });
     assert.equal(b.calls.n, 1, `${error.code} is never repeated`);
@@ -144,7 +160,7 @@ Deno.test("once: concurrent duplicates wait for the first call, success or refus
 
 Deno.test("once: a duplicate on another instance waits through the store; a dead claim is unknown", async () => {
   const t = clock();
-  const store = new MemoryStore(undefined, t.fn);
+  const store = new MemoryStore({ now: t.fn });
   const a = money({ store, now: t.fn });
   const b = money({ store, now: t.fn });
   let release!: () => void;
@@ -219,7 +235,7 @@ Deno.test("send: the limits count per window and refuse with retry_after_seconds
   const t = clock();
   const m = money({
     now: t.fn,
-    limits: { sendsPerMinute: 2, recipientsPerHour: 0, dailySpendCapMicros: 0 },
+    limits: { sendsPerMinute: 2, recipientsPerHour: 0, dailySpendCapMicros: 0, pinTextsPerHour: 0 },
   });
   const a = action(() => SENT);
   await m.send(ctx(), sendCall(a.run));
@@ -237,7 +253,9 @@ Deno.test("send: the limits count per window and refuse with retry_after_seconds
 });
 
 Deno.test("send: the recipient limit counts each recipient once", async () => {
-  const m = money({ limits: { sendsPerMinute: 0, recipientsPerHour: 2, dailySpendCapMicros: 0 } });
+  const m = money({
+    limits: { sendsPerMinute: 0, recipientsPerHour: 2, dailySpendCapMicros: 0, pinTextsPerHour: 0 },
+  });
   const a = action(() => SENT);
   for (const to of ["+1", "+2", "+1", "+2", "+1"]) {
     await m.send(ctx(), sendCall(a.run, { recipient: to }));
@@ -250,7 +268,12 @@ Deno.test("send: the recipient limit counts each recipient once", async () => {
 
 Deno.test("send: the spend cap sums estimates; refusals give theirs back, unknown outcomes do not", async () => {
   const m = money({
-    limits: { sendsPerMinute: 0, recipientsPerHour: 0, dailySpendCapMicros: 120_000 },
+    limits: {
+      sendsPerMinute: 0,
+      recipientsPerHour: 0,
+      dailySpendCapMicros: 120_000,
+      pinTextsPerHour: 0,
+    },
   });
   const ok = action(() => SENT);
   await m.send(ctx(), sendCall(ok.run));
@@ -267,7 +290,12 @@ Deno.test("send: the spend cap sums estimates; refusals give theirs back, unknow
   assert.equal(ok.calls.n, 2);
 
   const m2 = money({
-    limits: { sendsPerMinute: 0, recipientsPerHour: 0, dailySpendCapMicros: 120_000 },
+    limits: {
+      sendsPerMinute: 0,
+      recipientsPerHour: 0,
+      dailySpendCapMicros: 120_000,
+      pinTextsPerHour: 0,
+    },
   });
   const unknown = () => {
     throw new ServiceError("UPSTREAM_TIMEOUT", "?", { outcomeUnknown: true, retryable: false });
@@ -296,7 +324,7 @@ Deno.test("send: the user is asked when the client can be; a decline runs nothin
     ctx({
       confirm: ({ message }) => {
         asked.push(message);
-        return Promise.resolve(answer);
+        return Promise.resolve({ action: answer });
       },
     });
   assert.deepEqual(await m.send(answering("decline"), sendCall(a.run)), {
@@ -336,6 +364,178 @@ Deno.test("send: confirmation tokens are bound to caller and arguments, and sing
   assert.deepEqual(await m.send(ctx(), { ...call, confirmationToken: token }), SENT);
   await assert.rejects(() => m.send(ctx(), { ...call, confirmationToken: token }), /already used/);
   assert.equal(a.calls.n, 1);
+});
+
+const CAP = (micros: number): SendLimits => ({
+  sendsPerMinute: 0,
+  recipientsPerHour: 0,
+  dailySpendCapMicros: micros,
+  pinTextsPerHour: 0,
+});
+
+Deno.test("only a definite refusal frees a key and its counts: a 5xx or an unreadable answer is unknown", async () => {
+  const store = new MemoryStore();
+  const m = money({ store, limits: CAP(1_000_000) });
+  const gateway = new ServiceError("UPSTREAM_UNAVAILABLE", "HTTP 504", {
+    retryable: false,
+    outcomeUnknown: true,
+  });
+  const garbled = new ServiceError("UPSTREAM_BAD_RESPONSE", "not JSON");
+  for (const error of [gateway, garbled]) {
+    const run = action(() => {
+      throw error;
+    });
+    const call = sendCall(run.run, { idempotencyKey: `k-${error.code}` });
+    await assert.rejects(() => m.send(ctx(), call), (e: unknown) => {
+      assert.ok(e instanceof ServiceError && e.code === error.code);
+      assert.equal(e.facts.outcomeUnknown, true, `${error.code}: the outcome is unknown`);
+      assert.equal(e.retryable, false);
+      return true;
+    });
+    await assert.rejects(() => m.send(ctx(), call), { code: error.code });
+    assert.equal(run.calls.n, 1, `${error.code}: a retry with the key is replayed, not sent`);
+  }
+  // Both maybe-billed sends still count against the cap (2 × €0.05).
+  const spend = await store.getMany<{ n: number; exp: number }>([[
+    "limit",
+    "principal-A",
+    "spend",
+  ]]);
+  assert.equal(spend[0]!.value?.n, 100_000);
+});
+
+Deno.test("a token VertexSMS rejects leaves no record and no counter behind", async () => {
+  const store = new MemoryStore();
+  const m = money({
+    store,
+    limits: { sendsPerMinute: 5, recipientsPerHour: 5, dailySpendCapMicros: 0, pinTextsPerHour: 5 },
+  });
+  const rejected = () => {
+    throw new ServiceError("AUTH_INVALID", "VertexSMS rejected the provided token.");
+  };
+  for (let i = 0; i < 20; i++) {
+    await assert.rejects(
+      () => m.send(ctx({}, `made-up-${i}`), sendCall(rejected, { idempotencyKey: `k${i}` })),
+      { code: "AUTH_INVALID" },
+    );
+    await assert.rejects(() =>
+      m.once(ctx({}, `made-up-${i}`), {
+        tool: "lookup_hlr",
+        args: {},
+        idempotencyKey: `h${i}`,
+        run: rejected,
+      }), { code: "AUTH_INVALID" });
+    await assert.rejects(() => m.pinText(ctx({}, `made-up-${i}`), "+37069555555", rejected), {
+      code: "AUTH_INVALID",
+    });
+  }
+  assert.equal(store.size, 0, "nothing is kept for callers VertexSMS does not accept");
+});
+
+Deno.test("a full memory store refuses new keys instead of dropping another caller's record", async () => {
+  const store = new MemoryStore({ maxEntries: 1000, maxPerOwner: 3 });
+  const m = money({ store });
+  const sent = action(() => SENT);
+  const customer = sendCall(sent.run, { idempotencyKey: "customer-order-1" });
+  await m.send(ctx({}, "customer"), customer);
+  for (let i = 0; i < 3; i++) {
+    await m.send(ctx({}, "flood"), sendCall(sent.run, { idempotencyKey: `f${i}` }));
+  }
+  const sends = sent.calls.n;
+  await assert.rejects(
+    () => m.send(ctx({}, "flood"), sendCall(sent.run, { idempotencyKey: "f3" })),
+    (e: unknown) => e instanceof ServiceError && e.code === "RATE_LIMITED",
+  );
+  assert.equal(sent.calls.n, sends, "the refused call sent nothing");
+  assert.deepEqual(await m.send(ctx({}, "customer"), customer), SENT);
+  assert.equal(sent.calls.n, sends, "the customer's retry is still replayed");
+});
+
+Deno.test("an in-band accept counts once: a replayed answer is asked again", async () => {
+  const m = money();
+  const a = action(() => SENT);
+  const asked: boolean[] = [];
+  const replaying = ctx({
+    confirm: (q) => {
+      asked.push(q.fresh === true);
+      return Promise.resolve(q.fresh ? { action: "cancel" } : { action: "accept", receipt: "r-1" });
+    },
+  });
+  assert.deepEqual(await m.send(replaying, sendCall(a.run)), SENT);
+  assert.deepEqual(await m.send(replaying, sendCall(a.run)), {
+    status: "not_sent",
+    reason: "cancel",
+  });
+  assert.deepEqual(asked, [false, false, true], "the second accept was spent: asked afresh");
+  assert.equal(a.calls.n, 1);
+});
+
+Deno.test("a confirmation token is spent by its nonce: no re-spelling sends again", async () => {
+  const m = money({ requireConfirmation: true });
+  const a = action(() => SENT);
+  const call = sendCall(a.run);
+  const { token } = await m.confirmationToken(ctx(), "send_sms", call.args);
+  const last = token.at(-1)!;
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  // The signature is 32 bytes: its last base64url character carries 2 spare bits.
+  const flipped = token.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1];
+  const dot = token.lastIndexOf(".");
+  const respelled = [
+    `${token}=`,
+    `${token.slice(0, dot + 1)} ${token.slice(dot + 1)}`,
+    `${token.slice(0, dot + 5)}\n${token.slice(dot + 5)}`,
+    flipped,
+  ];
+  assert.deepEqual(await m.send(ctx(), { ...call, confirmationToken: token }), SENT);
+  for (const variant of [token, ...respelled]) {
+    await assert.rejects(
+      () => m.send(ctx(), { ...call, confirmationToken: variant }),
+      { code: "INVALID_INPUT" },
+      JSON.stringify(variant.slice(-8)),
+    );
+  }
+  assert.equal(a.calls.n, 1, "one token, one send");
+  // A fresh token spelled oddly is refused before anything is spent.
+  const fresh = (await m.confirmationToken(ctx(), "send_sms", call.args)).token;
+  await assert.rejects(() => m.send(ctx(), { ...call, confirmationToken: `${fresh}=` }), /invalid/);
+  assert.deepEqual(await m.send(ctx(), { ...call, confirmationToken: fresh }), SENT);
+});
+
+Deno.test("the spend cap is corrected to the parts VertexSMS reports billing", async () => {
+  const m = money({ limits: CAP(190_000) });
+  const a = action(() => SENT);
+  // Estimated 1 part (€0.05) each; VertexSMS reports 3 parts: €0.15 each.
+  const threeParts = sendCall(a.run, { billedParts: () => 3 });
+  await m.send(ctx(), threeParts);
+  await assert.rejects(() => m.send(ctx(), threeParts), (e: unknown) => {
+    assert.ok(e instanceof ServiceError && e.code === "RATE_LIMITED");
+    assert.match(e.message, /€0.20, over the cap of €0.19/);
+    return true;
+  });
+  assert.equal(
+    a.calls.n,
+    1,
+    "the second send would pass on estimates (€0.10), not on what was billed",
+  );
+});
+
+Deno.test("PIN texts are limited per token and per number", async () => {
+  const m = money({
+    limits: { sendsPerMinute: 0, recipientsPerHour: 0, dailySpendCapMicros: 0, pinTextsPerHour: 2 },
+  });
+  const pin = action(() => Promise.resolve(123));
+  await m.pinText(ctx(), "+37069555555", pin.run);
+  await m.pinText(ctx(), "+37069555555", pin.run);
+  await assert.rejects(
+    () => m.pinText(ctx(), "+37069555555", pin.run),
+    /This token already got 2 PIN texts/,
+  );
+  await assert.rejects(
+    () => m.pinText(ctx({}, "B"), "+37069555555", pin.run),
+    /This number already got 2/,
+  );
+  await m.pinText(ctx({}, "B"), "+37069555556", pin.run);
+  assert.equal(pin.calls.n, 3);
 });
 
 Deno.test("canonical JSON ignores key order and undefined", () => {

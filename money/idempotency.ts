@@ -11,19 +11,18 @@
  */
 import { canonicalJson } from "../core/canonical_json.ts";
 import { asServiceError, type ErrorFacts, ServiceError } from "../core/errors.ts";
-import {
-  base64url,
-  deriveKey,
-  fromBase64url,
-  hmac,
-  hmacKey,
-  memo,
-  type SecretSource,
-} from "../core/keys.ts";
+import { deriveKey, hmac, hmacKey, memo, type SecretSource } from "../core/keys.ts";
+import { aesKey, seal, unseal } from "../core/seal.ts";
 import { sleep } from "../core/sleep.ts";
-import type { Expiring, Store, StoreEntry, StoreKey } from "../state/mod.ts";
+import {
+  type Expiring,
+  type Store,
+  type StoreEntry,
+  StoreFullError,
+  type StoreKey,
+} from "../state/mod.ts";
 import type { Digest } from "./digest.ts";
-import { mayHaveBilled } from "./outcome.ts";
+import { asUnknownOutcome, definitelyNotBilled, storeFull, tokenRejected } from "./outcome.ts";
 import type { BillableCall, GuardContext } from "./types.ts";
 
 /** How long an idempotency key is remembered. */
@@ -149,7 +148,12 @@ export class Idempotency {
         exp: now + IDEMPOTENCY_TTL_MS,
       };
       const sets = [{ key: slot.key, value: pending }];
-      if (await this.#store.commit({ checks: [entry!], sets, deletes: [] })) return null;
+      try {
+        if (await this.#store.commit({ checks: [entry!], sets, deletes: [] })) return null;
+      } catch (error) {
+        if (error instanceof StoreFullError) throw storeFull();
+        throw error;
+      }
     }
   }
 
@@ -169,27 +173,33 @@ export class Idempotency {
         outcome = { error: asServiceError(thrown) };
       }
       const now = this.#now();
-      let record: KeyRecord;
+      let record: KeyRecord | null;
       if ("output" in outcome) {
         const box = await this.#seal(slot, { output: outcome.output });
         record = { s: "done", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS };
       } else {
-        const error = ctx.signal.aborted && !outcome.error.facts.outcomeUnknown
+        let error = ctx.signal.aborted && !outcome.error.facts.outcomeUnknown
           ? cancelledMidCall()
           : outcome.error;
+        if (tokenRejected(error)) {
+          // VertexSMS refused the token itself: keep nothing for a caller it does not accept.
+          record = null;
+        } else if (definitelyNotBilled(error, ctx.signal)) {
+          const box = await this.#seal(slot, { error: serialize(error) });
+          record = { s: "failed", fp: slot.fp, box, exp: now + this.#leaseMs };
+        } else {
+          error = asUnknownOutcome(error);
+          const box = await this.#seal(slot, { error: serialize(error) });
+          record = { s: "unknown", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS };
+        }
         outcome = { error };
-        const billed = mayHaveBilled(error, ctx.signal);
-        const box = await this.#seal(slot, { error: serialize(error) });
-        record = billed
-          ? { s: "unknown", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS }
-          : { s: "failed", fp: slot.fp, box, exp: now + this.#leaseMs };
       }
       // The caller gets its outcome even if the store fails now: the claim then stays
       // pending, and repeats read it as an unknown outcome once its lease is over.
       await this.#store.commit({
         checks: [],
-        sets: [{ key: slot.key, value: record }],
-        deletes: [],
+        sets: record ? [{ key: slot.key, value: record }] : [],
+        deletes: record ? [] : [slot.key],
       })
         .catch(() => {});
       if ("error" in outcome) throw outcome.error;
@@ -219,13 +229,7 @@ export class Idempotency {
   async #open(slot: Slot, record: KeyRecord): Promise<{ output: object }> {
     let sealed: Sealed;
     try {
-      const bytes = fromBase64url(record.box ?? "");
-      const plain = await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: encode(slot.id) },
-        await slot.seal,
-        bytes.slice(12),
-      );
-      sealed = JSON.parse(new TextDecoder().decode(plain));
+      sealed = JSON.parse(await unseal(await slot.seal, slot.id, record.box ?? ""));
     } catch {
       throw new ServiceError(
         "INTERNAL_ERROR",
@@ -241,21 +245,11 @@ export class Idempotency {
   }
 
   async #seal(slot: Slot, value: Sealed): Promise<string> {
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const cipher = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: encode(slot.id) },
-      await slot.seal,
-      encode(JSON.stringify(value)),
-    );
-    const out = new Uint8Array(12 + cipher.byteLength);
-    out.set(iv);
-    out.set(new Uint8Array(cipher), 12);
-    return base64url(out);
+    return await seal(await slot.seal, slot.id, JSON.stringify(value));
   }
 
   async #sealKey(principal: string): Promise<CryptoKey> {
-    const raw = await hmac(await this.#sealBase(), principal);
-    return await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+    return await aesKey(await hmac(await this.#sealBase(), principal));
   }
 }
 
@@ -309,10 +303,6 @@ function cancelledMidCall(): ServiceError {
       "whether it was carried out before trying again with a new key.",
     { retryable: false, outcomeUnknown: true },
   );
-}
-
-function encode(text: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(text);
 }
 
 /** `promise`, or a rejection once `signal` aborts (the call was cancelled). */

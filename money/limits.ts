@@ -1,48 +1,57 @@
 /**
- * Throttles and the spend cap of `send_sms`, per token: sends per minute,
- * distinct recipients per hour and estimated EUR per 24 hours, checked and
- * counted in one atomic commit; a definite refusal gives the count back.
- * Each window opens at the first send it counts.
+ * Throttles and the spend cap, per token: sends per minute, distinct
+ * recipients per hour and EUR per 24 hours for `send_sms`; PIN texts per hour
+ * per token and per number for `register_msisdn_sender`. Each call's limits
+ * are checked and counted in one atomic commit. A definite refusal gives the
+ * count back (and a window back to zero is deleted, so a rejected token
+ * leaves no state); after a send, the spend window is corrected to the parts
+ * VertexSMS says it billed. Each window opens at the first call it counts.
  */
 import { asServiceError, ServiceError } from "../core/errors.ts";
 import { formatEur } from "../core/eur.ts";
-import type { Expiring, Store, StoreKey } from "../state/mod.ts";
+import { type Expiring, type Store, StoreFullError, type StoreKey } from "../state/mod.ts";
 import type { Digest } from "./digest.ts";
+import { storeFull } from "./outcome.ts";
 import type { GuardContext, SendCall, SmsQuote } from "./types.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** Per-token limits of `send_sms`; 0 switches a limit off. */
+/** Per-token limits of `send_sms` and PIN texts; 0 switches a limit off. */
 export interface SendLimits {
   sendsPerMinute: number;
   /** Distinct recipients per hour. */
   recipientsPerHour: number;
-  /** Estimated spend per 24 hours, in micro-euros. */
+  /** Spend per 24 hours, in micro-euros. */
   dailySpendCapMicros: number;
+  /** PIN texts (`register_msisdn_sender`) per hour, per token and per number. */
+  pinTextsPerHour: number;
 }
 
 /** A limit's current window (or, for a distinct-recipient marker, the window it was counted in). */
 interface Window extends Expiring {
   /** When the window opened, epoch milliseconds; it closes at `exp`. */
   start: number;
-  /** What it counted so far (sends, recipients or micro-euros). */
+  /** What it counted so far (calls, recipients or micro-euros). */
   n: number;
 }
 
+type LimitName = "sends" | "recipients" | "spend" | "pins" | "pinsPerNumber";
+
 interface Limit {
-  name: "sends" | "recipients" | "spend";
+  name: LimitName;
   limit: number;
   windowMs: number;
   amount: number;
-  /** Counted once per window (distinct recipients). */
-  member?: string;
+  key: StoreKey;
+  /** Counted once per window (distinct recipients): the member's marker key. */
+  member?: StoreKey;
 }
 
-/** What one send counted, to give back if it turns out nothing was sent. */
+/** What one call counted, to give back if nothing was sent, or correct once billed. */
 export interface Lease {
-  taken: { key: StoreKey; start: number; amount: number; member?: StoreKey }[];
+  taken: { name: LimitName; key: StoreKey; start: number; amount: number; member?: StoreKey }[];
 }
 
 /** Options of {@link Limits}. */
@@ -53,7 +62,7 @@ export interface LimitsOptions {
   now: () => number;
 }
 
-/** The per-token send limits of one server. */
+/** The per-token limits of one server. */
 export class Limits {
   readonly #store: Store;
   readonly #digest: Digest;
@@ -98,32 +107,39 @@ export class Limits {
     return quote.costMicros;
   }
 
-  /**
-   * Check and count every limit in one atomic commit, or refuse with
-   * RATE_LIMITED. Each window starts at the first send it counts (a minute,
-   * an hour, 24 hours) and ends that long after.
-   */
+  /** Count one send against the per-token limits, or refuse with RATE_LIMITED. */
   async reserve(ctx: GuardContext, recipient: string, cost: number | null): Promise<Lease> {
     const principal = await ctx.principal();
     const { sendsPerMinute, recipientsPerHour, dailySpendCapMicros } = this.#limits;
-    const limits: Limit[] = [
-      { name: "sends" as const, limit: sendsPerMinute, windowMs: MINUTE, amount: 1 },
-      {
-        name: "recipients" as const,
-        limit: recipientsPerHour,
-        windowMs: HOUR,
-        amount: 1,
-        member: recipientsPerHour > 0 ? await this.#digest("recipient", recipient) : undefined,
-      },
-      { name: "spend" as const, limit: dailySpendCapMicros, windowMs: DAY, amount: cost ?? 0 },
-    ].filter((l) => l.limit > 0);
-    if (limits.length === 0) return { taken: [] };
-    const plan = limits.map((l) => ({
-      ...l,
-      key: ["limit", principal, l.name] as StoreKey,
-      memberKey: l.member === undefined ? undefined : ["limit", principal, l.name, l.member],
-    }));
-    const keys = plan.flatMap((p) => p.memberKey ? [p.key, p.memberKey] : [p.key]);
+    const recipientKey = recipientsPerHour > 0
+      ? ["limit", principal, "recipients", await this.#digest("recipient", recipient)]
+      : undefined;
+    return await this.#take([
+      limit("sends", sendsPerMinute, MINUTE, 1, principal),
+      { ...limit("recipients", recipientsPerHour, HOUR, 1, principal), member: recipientKey },
+      limit("spend", dailySpendCapMicros, DAY, cost ?? 0, principal),
+    ]);
+  }
+
+  /** Count one PIN text, per token and per number, or refuse with RATE_LIMITED. */
+  async reservePin(ctx: GuardContext, number: string): Promise<Lease> {
+    const perHour = this.#limits.pinTextsPerHour;
+    const numberOwner = await this.#digest("pin-number", number);
+    return await this.#take([
+      limit("pins", perHour, HOUR, 1, await ctx.principal()),
+      limit("pinsPerNumber", perHour, HOUR, 1, numberOwner),
+    ]);
+  }
+
+  /**
+   * Check and count every limit in one atomic commit, or refuse with
+   * RATE_LIMITED. Each window starts at the first call it counts and ends
+   * `windowMs` after.
+   */
+  async #take(all: Limit[]): Promise<Lease> {
+    const plan = all.filter((l) => l.limit > 0);
+    if (plan.length === 0) return { taken: [] };
+    const keys = plan.flatMap((p) => p.member ? [p.key, p.member] : [p.key]);
     for (let attempt = 0; attempt < 20; attempt++) {
       const entries = await this.#store.getMany<Window>(keys);
       const now = this.#now();
@@ -136,25 +152,59 @@ export class Limits {
       let i = 0;
       for (const p of plan) {
         const window = live(i++) ?? { start: now, n: 0, exp: now + p.windowMs };
-        const seen = p.memberKey ? live(i++)?.start === window.start : false;
-        const add = p.memberKey ? (seen ? 0 : 1) : p.amount;
+        const seen = p.member ? live(i++)?.start === window.start : false;
+        const add = p.member ? (seen ? 0 : 1) : p.amount;
         if (window.n + add > p.limit) throw overLimit(p, window, add, now);
         if (add === 0) continue;
         sets.push({ key: p.key, value: { ...window, n: window.n + add } });
-        if (p.memberKey) sets.push({ key: p.memberKey, value: { ...window, n: 1 } });
-        taken.push({ key: p.key, start: window.start, amount: add, member: p.memberKey });
+        if (p.member) sets.push({ key: p.member, value: { ...window, n: 1 } });
+        taken.push({
+          name: p.name,
+          key: p.key,
+          start: window.start,
+          amount: add,
+          member: p.member,
+        });
       }
-      if (await this.#store.commit({ checks: entries, sets, deletes: [] })) return { taken };
+      let committed: boolean;
+      try {
+        committed = await this.#store.commit({ checks: entries, sets, deletes: [] });
+      } catch (error) {
+        if (error instanceof StoreFullError) throw storeFull();
+        throw error;
+      }
+      if (committed) return { taken };
     }
     throw new ServiceError(
       "RATE_LIMITED",
-      "Too many sends are being counted for this token at once. Nothing was sent; try again in a second.",
+      "Too many calls are being counted for this token at once. Nothing was sent; try again in a second.",
       { retryAfterSeconds: 1 },
     );
   }
 
-  /** Give back what a refused send counted (best effort: a lost race keeps the count). */
+  /**
+   * Give back what a refused call counted (best effort: a lost race keeps the
+   * count). A window counted back to zero is deleted with its markers.
+   */
   async refund(lease: Lease): Promise<void> {
+    await this.#adjust(lease, (t) => -t.amount);
+  }
+
+  /**
+   * Correct the spend window to what VertexSMS billed: `billedMicros` replaces
+   * the estimate the lease counted (up or down).
+   */
+  async reconcile(lease: Lease, billedMicros: number): Promise<void> {
+    const spend = lease.taken.find((t) => t.name === "spend");
+    if (!spend || billedMicros === spend.amount) return;
+    await this.#adjust({ taken: [spend] }, (t) => billedMicros - t.amount, false);
+  }
+
+  async #adjust(
+    lease: Lease,
+    delta: (taken: Lease["taken"][number]) => number,
+    dropMembers = true,
+  ): Promise<void> {
     if (lease.taken.length === 0) return;
     const keys = lease.taken.flatMap((t) => t.member ? [t.key, t.member] : [t.key]);
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -165,14 +215,26 @@ export class Limits {
       for (const t of lease.taken) {
         const window = entries[i++]!.value;
         const member = t.member ? entries[i++]!.value : null;
-        // Only the window that counted the send gives it back.
+        // Only the window that counted the call is corrected.
         if (window?.start !== t.start) continue;
-        sets.push({ key: t.key, value: { ...window, n: Math.max(0, window.n - t.amount) } });
-        if (t.member && member?.start === t.start) deletes.push(t.member);
+        const n = Math.max(0, window.n + delta(t));
+        if (n === 0) deletes.push(t.key);
+        else sets.push({ key: t.key, value: { ...window, n } });
+        if (dropMembers && t.member && member?.start === t.start) deletes.push(t.member);
       }
       if (await this.#store.commit({ checks: entries, sets, deletes })) return;
     }
   }
+}
+
+function limit(
+  name: LimitName,
+  max: number,
+  windowMs: number,
+  amount: number,
+  owner: string,
+): Limit {
+  return { name, limit: max, windowMs, amount, key: ["limit", owner, name] };
 }
 
 function overLimit(p: Limit, window: Window, add: number, now: number): ServiceError {
@@ -190,7 +252,12 @@ function overLimit(p: Limit, window: Window, add: number, now: number): ServiceE
     );
   }
   const wait = `Nothing was sent. Try again in ${seconds} seconds.`;
-  const message = p.name === "sends"
+  const message = p.name === "pins" || p.name === "pinsPerNumber"
+    ? `${
+      p.name === "pins" ? "This token" : "This number"
+    } already got ${used} PIN texts within an hour, the limit of this server ` +
+      `(PIN_TEXTS_PER_HOUR=${p.limit}). ${wait}`
+    : p.name === "sends"
     ? `This token already sent ${used} SMS within a minute, the limit of this server ` +
       `(SMS_SENDS_PER_MINUTE=${p.limit}). ${wait}`
     : p.name === "recipients"

@@ -3,7 +3,7 @@
  * front of every billable call (order and promises in `guards.ts`).
  */
 export { canonicalJson } from "../core/canonical_json.ts";
-export { CONFIRMATION_TTL_SECONDS } from "./confirmation.ts";
+export { canonicalSignedState, CONFIRMATION_TTL_SECONDS } from "./confirmation.ts";
 export { Money, type MoneyOptions } from "./guards.ts";
 export { IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_MS } from "./idempotency.ts";
 export type { SendLimits } from "./limits.ts";
@@ -12,6 +12,7 @@ export type {
   ConfirmAnswer,
   ConfirmationToken,
   ConfirmRequest,
+  ConfirmResult,
   GuardContext,
   MoneyGuards,
   SendCall,

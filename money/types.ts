@@ -15,6 +15,18 @@ export interface ConfirmRequest {
    * for other arguments (or another token) never counts for these.
    */
   binding: string;
+  /** Ask anew even when the request carries an answer (that answer was already spent). */
+  fresh?: boolean;
+}
+
+/** The user's answer, and the single-use receipt it was given under. */
+export interface ConfirmResult {
+  action: ConfirmAnswer;
+  /**
+   * A unique id of this answer (the nonce of the question it answers): an
+   * "accept" counts for one send only, so a replayed answer is asked again.
+   */
+  receipt?: string;
 }
 
 /** What the guards need to know about the caller of one tool call. */
@@ -30,7 +42,7 @@ export interface GuardContext {
    * It may end the current round of the call and resume it once the user
    * has answered (2026-07-28 multi-round-trip).
    */
-  confirm?: (request: ConfirmRequest) => Promise<ConfirmAnswer>;
+  confirm?: (request: ConfirmRequest) => Promise<ConfirmResult>;
 }
 
 /** What a billable call hands to {@link MoneyGuards}. */
@@ -53,6 +65,8 @@ export interface SmsQuote {
   country: string | null;
   /** Price per part in EUR (the highest of the destination's operators), or null. */
   rateEur: string | null;
+  /** The same in micro-euros. */
+  rateMicros: number | null;
   /** `rateEur` × parts, or null. */
   costEur: string | null;
   /** The same in micro-euros, for the spend cap. */
@@ -71,6 +85,13 @@ export interface SendCall<T> extends BillableCall<T> {
   question: (quote: SmsQuote | null) => string;
   /** The (non-error) result when the user declines or cancels. */
   declined: (answer: "decline" | "cancel") => T;
+  /**
+   * Parts VertexSMS reported billing for the finished send, when it said
+   * (`X-VertexSMS-Amount-Sent`): the spend cap is corrected to it.
+   */
+  billedParts?: () => number | null;
+  /** Parts the estimate counted. */
+  parts: number;
 }
 
 /** A confirmation token minted by a dry run. */
@@ -85,6 +106,8 @@ export interface MoneyGuards {
   once<T extends object>(ctx: GuardContext, call: BillableCall<T>): Promise<T>;
   /** Idempotency, confirmation, per-token throttles and the daily spend cap, then `run`. */
   send<T extends object>(ctx: GuardContext, call: SendCall<T>): Promise<T>;
+  /** Count a PIN text against its limits (per token and per number), then run it. */
+  pinText<T>(ctx: GuardContext, number: string, run: () => Promise<T>): Promise<T>;
   /** A short-lived token confirming exactly these arguments for this caller. */
   confirmationToken(
     ctx: GuardContext,

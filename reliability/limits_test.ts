@@ -119,25 +119,34 @@ Deno.test("every cache and waiting map holds its bound when filled past it", asy
     await limiter.close();
   }
 
-  // HLR: 1,000 lookups wait at most; the next one is refused before anything is billed.
+  // HLR: 1,000 lookups wait at most (100 per token); the next one is refused before anything is
+  // billed.
   const hlr = startHarness();
   hlr.fake.inject({ kind: "no-callback" });
-  const auth = { Authorization: `Bearer ${DEMO_TOKENS.full}` };
-  const lookup = () =>
-    modernCall(hlr.mcpUrl, "lookup_hlr", { msisdn: "+37069912345", waitSeconds: 30 }, auth)
-      .then((res) => res.json());
+  const holders = Array.from({ length: 11 }, (_, i) => `hlr-bound-${i}-${crypto.randomUUID()}`);
+  for (const token of holders) hlr.fake.addToken(token, ["hlr:lookup"]);
+  const lookup = (token: string) =>
+    modernCall(hlr.mcpUrl, "lookup_hlr", { msisdn: "+37069912345", waitSeconds: 30 }, {
+      Authorization: `Bearer ${token}`,
+    }).then((res) => res.json());
   let refused: Record<string, unknown>;
+  let perToken: Record<string, unknown>;
   try {
-    const waiting = Array.from({ length: 1000 }, lookup);
+    const waiting = holders.slice(0, 10).flatMap((token) =>
+      Array.from({ length: 100 }, () => lookup(token))
+    );
     while (hlr.fake.count("POST /hlr") < 1000) await new Promise((r) => setTimeout(r, 20));
     assert.equal(hlr.server.app.hlr.waiting, 1000);
-    refused = envelopeOf((await lookup()).result);
+    perToken = envelopeOf((await lookup(holders[0]!)).result);
+    assert.equal(perToken.code, "RATE_LIMITED");
+    assert.match(String(perToken.message), /already has 100 HLR lookups waiting/);
+    refused = envelopeOf((await lookup(holders[10]!)).result);
     assert.equal(refused.code, "RATE_LIMITED");
     assert.equal(refused.retryable, true);
     assert.equal(
       hlr.fake.count("POST /hlr"),
       1000,
-      "the refused lookup was not started (or billed)",
+      "the refused lookups were not started (or billed)",
     );
     // Deliver every result: all 1,000 complete and the map is empty again.
     const urls = hlr.fake.requests.map((r) => (r.body as { callBackUrl: string }).callBackUrl);
@@ -161,8 +170,9 @@ Deno.test("every cache and waiting map holds its bound when filled past it", asy
   }
   console.log(
     `figure bounds: rates cache ${ratesHeld} tables for 300 tokens; unauthenticated limiter ` +
-      `${limiterHeld} windows for ${addresses} addresses; HLR waiting map 1000, the 1001st ` +
-      `lookup refused ${refused.code} (retry in ${refused.retry_after_seconds} s) before VertexSMS`,
+      `${limiterHeld} windows for ${addresses} addresses; HLR waiting map 1000 (100 per token), ` +
+      `the 1001st lookup refused ${refused.code} (retry in ${refused.retry_after_seconds} s) ` +
+      `before VertexSMS, and a 101st from one token ${perToken.code}`,
   );
 });
 

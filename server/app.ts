@@ -18,16 +18,26 @@ import { type AuthLinks, ServiceError } from "../core/errors.ts";
 import { createPrincipalHasher, deriveKey, memo } from "../core/keys.ts";
 import { Logger } from "../core/log.ts";
 import { ALL_SCOPES } from "../core/scopes.ts";
+import { aesKey } from "../core/seal.ts";
+import { redactRequestPath } from "../core/telemetry.ts";
 import { SERVER_NAME, VERSION } from "../core/version.ts";
 import { Money } from "../money/mod.ts";
 import { HlrBroker, RatesCache } from "../services/mod.ts";
-import { KvStore, MemoryStore, resolveSecret } from "../state/mod.ts";
+import {
+  checkSecret,
+  KvMailboxes,
+  KvStore,
+  MemoryMailboxes,
+  MemoryStore,
+  resolveSecret,
+} from "../state/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
 import { parseHlrCallback, VertexClient } from "../vertex/mod.ts";
 import { bearerChallenge } from "./challenge.ts";
 import { createMcpEndpoint, type Exchange } from "./mcp.ts";
 import { accessLog } from "./middleware/access_log.ts";
-import { bearerToken, requireToken } from "./middleware/auth.ts";
+import { bearerToken, requireToken, VouchedTokens } from "./middleware/auth.ts";
+import { batchPolicy } from "./middleware/batch.ts";
 import { clientIp } from "./middleware/client_ip.ts";
 import { errorResponse } from "./middleware/error_response.ts";
 import { originCheck } from "./middleware/origin.ts";
@@ -55,6 +65,9 @@ export interface App {
 
 /** Longest an HLR lookup waits for its callback (`lookup_hlr`'s `waitSeconds` maximum). */
 const LONGEST_HLR_WAIT_MS = 30_000;
+
+/** Messages one JSON-RPC batch may carry (2025-03-26 and older; later revisions have none). */
+const MAX_BATCH = 10;
 
 /** Largest HLR callback body accepted (real ones are a few hundred bytes). */
 const MAX_CALLBACK_BYTES = 16 * 1024;
@@ -103,17 +116,26 @@ export function createApp(options: AppOptions): App {
     userAgent: `${SERVER_NAME}/${VERSION}`,
   });
   const rates = new RatesCache({ ttlSeconds: config.ratesCacheTtlSeconds });
-  const hlr = new HlrBroker({ kv: options.kv ?? null });
   const publicHost = new URL(config.publicUrl).hostname;
   const callbacksReachable = !isLoopbackHost(publicHost) || isLoopbackHost(vertex.host);
   const unauthLimiter = new FixedWindowLimiter(config.unauthRateLimitPerMinute, 60_000);
+  const rejectedTokens = new FixedWindowLimiter(config.unauthRateLimitPerMinute, 60_000);
+  const vouched = new VouchedTokens();
 
   const kv = options.kv ?? null;
-  // Resolved on first use (a KV read at most); every key of the guards derives from it.
+  // Resolved on first use (a KV read at most); every key of the guards derives from it. With
+  // shared state, every instance must hold the same secret: a mismatch refuses every guard.
   const secret = memo(async () => {
     const { secret, origin } = await resolveSecret(config.stateSecret, kv);
+    if (kv) await checkSecret(kv, secret);
     logger.info("state secret", { origin });
     return secret;
+  });
+  const principal = createPrincipalHasher(deriveKey(secret, "principal"));
+  const hlrSeal = deriveKey(secret, "hlr-seal");
+  const hlr = new HlrBroker({
+    mailboxes: kv ? new KvMailboxes(kv) : new MemoryMailboxes(),
+    sealKey: memo(async () => await aesKey(await hlrSeal())),
   });
   const money = new Money({
     store: kv ? new KvStore(kv) : new MemoryStore(),
@@ -122,6 +144,7 @@ export function createApp(options: AppOptions): App {
       sendsPerMinute: config.smsSendsPerMinute,
       recipientsPerHour: config.smsRecipientsPerHour,
       dailySpendCapMicros: config.smsDailySpendCapMicros,
+      pinTextsPerHour: config.pinTextsPerHour,
     },
     requireConfirmation: config.smsRequireConfirmation,
     // A billable call is one upstream call, plus the callback wait for HLR, plus slack.
@@ -134,7 +157,6 @@ export function createApp(options: AppOptions): App {
     tools,
     services: { publicUrl: config.publicUrl, callbacksReachable, rates, hlr, money },
     vertex,
-    principal: createPrincipalHasher(deriveKey(secret, "principal")),
     secret,
     links,
     scopeChallenge: config.scopeChallenge,
@@ -194,17 +216,27 @@ export function createApp(options: AppOptions): App {
       origins,
       hosts: loopback ? ["localhost", "127.0.0.1", "[::1]", publicHost] : undefined,
     }),
-    bearerToken(unauthLimiter, config.trustProxy, links),
+    bearerToken({
+      limiter: unauthLimiter,
+      rejected: rejectedTokens,
+      trustProxy: config.trustProxy,
+      links,
+      principal,
+      vouched,
+    }),
     rpcBody(config.maxBodyBytes),
+    batchPolicy(MAX_BATCH),
     requireToken({ links, resourceMetadata, allScopes: ALL_SCOPES, scopeOf }),
     async (c) => {
       const exchange: Exchange = {
         token: c.var.token as string,
+        principal: c.var.principal,
         requestId: c.var.requestId,
         record: c.var.record,
         idempotencyKey: c.req.header("idempotency-key"),
       };
       const response = await endpoint(c.req.raw, c.var.rpc.body, exchange);
+      c.set("tokenVerdict", exchange.tokenVerdict);
       const failure = exchange.httpFailure;
       if (!failure) {
         // Hono merges headers already on c.res (CORS) into a returned response, but not
@@ -247,6 +279,8 @@ export function createApp(options: AppOptions): App {
     );
   }
   app.post("/callbacks/hlr/:id", async (c) => {
+    // The id is the callback's credential: keep it out of the request's trace span too.
+    redactRequestPath("/callbacks/hlr/:id");
     const id = c.req.param("id");
     if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return c.text("Not Found", 404);
     let body: unknown;

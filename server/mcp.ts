@@ -60,11 +60,11 @@ import {
   ServiceError,
   toEnvelope,
 } from "../core/errors.ts";
-import { deriveKey, memo, type PrincipalHasher, type SecretSource } from "../core/keys.ts";
+import { deriveKey, memo, randomId, type SecretSource } from "../core/keys.ts";
 import type { Logger } from "../core/log.ts";
 import type { Scope } from "../core/scopes.ts";
 import type { RequestFacts } from "../core/telemetry.ts";
-import type { ConfirmAnswer, ConfirmRequest } from "../money/mod.ts";
+import { canonicalSignedState, type ConfirmRequest, type ConfirmResult } from "../money/mod.ts";
 import type { AnyTool, ToolContext, ToolServices } from "../tools/mod.ts";
 import type { UpstreamEvent, VertexClient } from "../vertex/mod.ts";
 
@@ -74,12 +74,18 @@ export type RequestRecord = RequestFacts;
 /** One `/mcp` exchange, as the HTTP layer hands it over. */
 export interface Exchange {
   token: string;
+  /** The token's keyed hash (computed once per request, on first use). */
+  principal: () => Promise<string>;
   requestId: string;
   record: RequestRecord;
   /** The `Idempotency-Key` request header, as sent. */
   idempotencyKey?: string;
   /** Set by a tool call whose failure must be answered at HTTP level. */
   httpFailure?: { error: ServiceError; scope: Scope };
+  /** What VertexSMS said of the token: it answered a call (accepted) or 401 (rejected). */
+  tokenVerdict?: "accepted" | "rejected";
+  /** The tool calls of this request, in order (a JSON-RPC batch runs one at a time). */
+  queue?: Promise<unknown>;
 }
 
 /** Everything the endpoint needs, given once at start-up. */
@@ -89,7 +95,6 @@ export interface McpEndpointOptions {
   tools: readonly AnyTool[];
   services: ToolServices;
   vertex: VertexClient;
-  principal: PrincipalHasher;
   /** Master secret: signs the multi-round-trip `requestState` (shared by all instances). */
   secret: SecretSource;
   links: AuthLinks;
@@ -124,7 +129,10 @@ class InputNeeded {
 
 /** The `requestState` payload of a confirmation round. */
 interface ConfirmState {
+  /** The binding: caller and exact arguments. */
   d: string;
+  /** The question's nonce: the receipt an "accept" to it is spent under, once. */
+  n: string;
 }
 
 /** Whether the request's envelope declares form-mode elicitation (2026-07-28 only). */
@@ -142,6 +150,40 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Tool["inputSchem
   const json = z.toJSONSchema(schema, { io, target: "draft-2020-12" }) as Record<string, unknown>;
   delete json.$schema;
   return { ...json, type: "object" } as Tool["inputSchema"];
+}
+
+/**
+ * The path of the first `__proto__` key an argument object carries as its own
+ * (JSON.parse makes one): schemas would drop it silently, and a dropped field
+ * must not change what a call does (`{"__proto__": {"dryRun": true}}` is not a
+ * dry run). Refused like any other unknown field.
+ */
+export function prototypeKey(value: unknown): string | undefined {
+  // Iterative, with parent links: arguments may nest deeper than the call stack goes.
+  interface Node {
+    item: object;
+    parent?: Node;
+    key?: string;
+  }
+  const pathOf = (node: Node, last: string) => {
+    const keys = [last];
+    for (let n: Node | undefined = node; n?.key !== undefined; n = n.parent) keys.push(n.key);
+    return keys.reverse().join(".");
+  };
+  if (value === null || typeof value !== "object") return undefined;
+  const stack: Node[] = [{ item: value }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (!Array.isArray(node.item) && Object.hasOwn(node.item, "__proto__")) {
+      return pathOf(node, "__proto__");
+    }
+    for (const [key, child] of Object.entries(node.item)) {
+      if (child !== null && typeof child === "object") {
+        stack.push({ item: child, parent: node, key });
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Render zod issues as `details` entries naming each field. */
@@ -175,17 +217,20 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     })
   );
   // Without `bind` (the binding is the payload's digest), `verify` never reads its context.
-  const verifyState = async (state: string, ctx: ServerContext) =>
-    await (await stateCodec()).verify(state, ctx);
+  // Only the spelling this server writes is taken (see `canonicalSignedState`).
+  const verifyState = async (state: string, ctx: ServerContext) => {
+    if (!canonicalSignedState(state)) throw new Error("requestState is not canonical");
+    return await (await stateCodec()).verify(state, ctx);
+  };
 
   /** `ctx.confirm` on a 2026-07-28 request whose client can be asked. */
   const confirmVia =
-    (ctx: ServerContext) => async (ask: ConfirmRequest): Promise<ConfirmAnswer> => {
+    (ctx: ServerContext) => async (ask: ConfirmRequest): Promise<ConfirmResult> => {
       // Verified by the SDK's requestState hook before the handler ran.
       const state = ctx.mcpReq.requestState<ConfirmState>();
-      if (state?.d === ask.binding) {
+      if (!ask.fresh && state?.d === ask.binding && typeof state.n === "string") {
         const answer = inputResponse(ctx.mcpReq.inputResponses, CONFIRM_KEY);
-        if (answer.kind === "elicit") return answer.action;
+        if (answer.kind === "elicit") return { action: answer.action, receipt: state.n };
       }
       throw new InputNeeded(inputRequired({
         inputRequests: {
@@ -194,7 +239,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
             requestedSchema: CONFIRM_FORM,
           }),
         },
-        requestState: await (await stateCodec()).mint({ d: ask.binding }),
+        requestState: await (await stateCodec()).mint({ d: ask.binding, n: randomId() }),
       }));
     };
 
@@ -223,7 +268,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       exchange.record.tool = tool.name;
       const confirm = declaresFormElicitation(ctx) ? confirmVia(ctx) : undefined;
       const args = request.params.arguments;
-      const result = await callTool(tool, args, exchange, ctx.mcpReq.signal, confirm);
+      // The calls of one HTTP request (a batch) run one after another, so that once VertexSMS
+      // rejects the token the others do not call it again.
+      const turn = (exchange.queue ?? Promise.resolve()).catch(() => {})
+        .then(() => callTool(tool, args, exchange, ctx.mcpReq.signal, confirm));
+      exchange.queue = turn;
+      const result = await turn;
       if (result instanceof InputNeeded) return result.result;
       return server.projectCallToolResult(result, outputJson.get(tool.name));
     });
@@ -237,17 +287,21 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     signal: AbortSignal,
     confirm: ToolContext["confirm"],
   ): Promise<CallToolResult | InputNeeded> => {
-    let principal: Promise<string> | undefined;
     const ctx: ToolContext = {
       vertex: options.vertex.as({
         token: exchange.token,
         requestId: exchange.requestId,
         signal,
         observe: (event: UpstreamEvent) => {
-          if (event.status !== null) exchange.record.upstreamStatus = event.status;
+          if (event.status === null) return;
+          exchange.record.upstreamStatus = event.status;
+          if (event.status === 401) exchange.tokenVerdict = "rejected";
+          else if (event.status < 500 && exchange.tokenVerdict === undefined) {
+            exchange.tokenVerdict = "accepted";
+          }
         },
       }),
-      principal: () => principal ??= options.principal(exchange.token),
+      principal: exchange.principal,
       requestId: exchange.requestId,
       signal,
       services: options.services,
@@ -255,6 +309,18 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       confirm,
     };
     try {
+      if (exchange.tokenVerdict === "rejected" && exchange.httpFailure) {
+        // An earlier call of this batch found the token rejected: do not try it again.
+        throw exchange.httpFailure.error;
+      }
+      const poisoned = prototypeKey(args);
+      if (poisoned !== undefined) {
+        throw new ServiceError(
+          "INVALID_INPUT",
+          `Invalid arguments for ${tool.name}: ${poisoned}: unknown field`,
+          { details: [{ path: poisoned, message: "unknown field" }] },
+        );
+      }
       const parsed = tool.input.safeParse(args ?? {});
       if (!parsed.success) {
         const details = fieldIssues(parsed.error);

@@ -4,7 +4,7 @@
  * shared store, so every instance using it agrees; otherwise a per-process
  * random one.
  */
-import { randomBytes } from "../core/keys.ts";
+import { base64url, deriveKey, randomBytes } from "../core/keys.ts";
 import { whileLocked } from "./kv.ts";
 
 /** Where {@link resolveSecret} found the master secret. */
@@ -37,5 +37,38 @@ export async function resolveSecret(
       kv.atomic().check(entry).set(KV_SECRET_KEY, fresh).commit()
     );
     if (won.ok) return { secret: fresh, origin: "kv" };
+  }
+}
+
+/** KV key of the check value every instance compares its secret with. */
+const KV_CHECK_KEY = ["secrets", "check"];
+
+/** Instances sharing one database with different secrets: their guards would not meet. */
+export class SecretMismatchError extends Error {
+  constructor() {
+    super(
+      "STATE_SECRET differs from the one other instances sharing this state database use: their " +
+        "idempotency keys, limits and confirmations would not meet. Give every instance the same " +
+        "STATE_SECRET (or a separate database).",
+    );
+    this.name = "SecretMismatchError";
+  }
+}
+
+/**
+ * Check that `secret` is the one every other instance on `kv` uses: the
+ * first instance records a check value (a keyed hash, not the secret); the
+ * others compare theirs. Throws {@link SecretMismatchError} on a mismatch.
+ */
+export async function checkSecret(kv: Deno.Kv, secret: Uint8Array<ArrayBuffer>): Promise<void> {
+  const check = base64url(await deriveKey(secret, "key-check")());
+  for (;;) {
+    const entry = await whileLocked(() => kv.get<string>(KV_CHECK_KEY));
+    if (typeof entry.value === "string") {
+      if (entry.value !== check) throw new SecretMismatchError();
+      return;
+    }
+    const won = await whileLocked(() => kv.atomic().check(entry).set(KV_CHECK_KEY, check).commit());
+    if (won.ok) return;
   }
 }

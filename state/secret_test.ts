@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createPrincipalHasher, deriveKey } from "../core/keys.ts";
-import { resolveSecret } from "./secret.ts";
+import { checkSecret, resolveSecret, SecretMismatchError } from "./secret.ts";
 
 Deno.test("the master secret: configured, else shared through KV, else per process", async () => {
   const configured = await resolveSecret("s".repeat(32), null);
@@ -24,6 +24,29 @@ Deno.test("the master secret: configured, else shared through KV, else per proce
       await createPrincipalHasher(a.secret)("token"),
       "keys differ by purpose",
     );
+  } finally {
+    kvA.close();
+    kvB.close();
+    await Deno.remove(path).catch(() => {});
+  }
+});
+
+Deno.test("instances on one KV database with different secrets are told so; the same secret passes", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
+  const kvA = await Deno.openKv(path);
+  const kvB = await Deno.openKv(path);
+  try {
+    const one = new TextEncoder().encode("q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s");
+    const other = new TextEncoder().encode("Z1x9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0L");
+    await checkSecret(kvA, one);
+    await checkSecret(kvB, one);
+    await assert.rejects(() => checkSecret(kvB, other), SecretMismatchError);
+    for await (const entry of kvA.list({ prefix: ["secrets"] })) {
+      assert.ok(
+        !JSON.stringify(entry.value).includes("q7V2mZ9kL0pX4rT8"),
+        "the secret is not stored",
+      );
+    }
   } finally {
     kvA.close();
     kvB.close();

@@ -13,7 +13,12 @@
  * eventually, and the memory store lazily.
  */
 
-/** A key: a short tuple of strings and numbers (a `Deno.KvKey` subset). */
+/**
+ * A key: a short tuple of strings and numbers (a `Deno.KvKey` subset). By
+ * convention `[kind, owner, ...]`: the second part names whose state it is
+ * (a token's keyed hash), which a bounded store uses to share its room
+ * fairly.
+ */
 export type StoreKey = readonly (string | number)[];
 
 /** Every stored value says when it stops counting. */
@@ -42,10 +47,26 @@ export interface StoreCommit {
 export interface Store {
   /** Read up to ten keys at once. */
   getMany<T extends Expiring>(keys: StoreKey[]): Promise<StoreEntry<T>[]>;
-  /** Apply `sets` and `deletes` atomically if no checked entry changed; `false` otherwise. */
+  /**
+   * Apply `sets` and `deletes` atomically if no checked entry changed; `false`
+   * otherwise. Throws {@link StoreFullError} when a bounded store has no room
+   * for the new keys.
+   */
   commit(commit: StoreCommit): Promise<boolean>;
   /** `"kv"` when state is shared between instances. */
   readonly kind: "kv" | "memory";
+}
+
+/**
+ * A commit that would add keys to a store with no room left for them (or
+ * for their owner). Nothing of the commit was applied; the caller refuses the
+ * call that needed the state instead of dropping someone else's.
+ */
+export class StoreFullError extends Error {
+  constructor(readonly owner: string) {
+    super("the state store has no room for this caller's new keys");
+    this.name = "StoreFullError";
+  }
 }
 
 /** Time a value is kept past its own expiry before the store may drop it. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { KvStore, whileLocked } from "./kv.ts";
 import { MemoryStore } from "./memory.ts";
-import type { Store } from "./store.ts";
+import { type Store, StoreFullError } from "./store.ts";
 
 /** The contract both stores keep: check-and-set commits, versionstamps, deletes. */
 async function contract(store: Store) {
@@ -52,33 +52,77 @@ Deno.test("KV store: check-and-set contract, shared by two connections", async (
   }
 });
 
-Deno.test("memory store: bounded; expired entries read as absent and go first", async () => {
+Deno.test("memory store: bounded without forgetting; expired entries make room first", async () => {
   let now = 1_000_000;
-  const store = new MemoryStore(3, () => now);
-  const put = async (name: string, exp: number) => {
-    const [entry] = await store.getMany([[name]]);
+  const store = new MemoryStore({ maxEntries: 3, maxPerOwner: 3, now: () => now });
+  const put = async (owner: string, name: string, exp: number) => {
+    const [entry] = await store.getMany([["t", owner, name]]);
+    return await store.commit({
+      checks: [entry!],
+      sets: [{ key: ["t", owner, name], value: { exp } }],
+      deletes: [],
+    });
+  };
+  assert.ok(await put("A", "old", now + 1000));
+  assert.ok(await put("A", "a", now + 600_000));
+  assert.ok(await put("B", "b", now + 600_000));
+  now += 120_000; // "old" is past its expiry and the grace period
+  const [old] = await store.getMany([["t", "A", "old"]]);
+  assert.equal(old!.value, null);
+  assert.ok(await put("C", "c", now + 600_000));
+  assert.equal(store.size, 3);
+  await assert.rejects(() => put("D", "d", now + 600_000), StoreFullError);
+  const values = await store.getMany([["t", "A", "a"], ["t", "B", "b"], ["t", "C", "c"]]);
+  assert.deepEqual(
+    values.map((v) => v.value !== null),
+    [true, true, true],
+    "no live entry dropped",
+  );
+  // Rewriting an existing key needs no room.
+  const [a] = await store.getMany([["t", "A", "a"]]);
+  assert.ok(
+    await store.commit({
+      checks: [a!],
+      sets: [{ key: a!.key, value: { exp: now + 1 } }],
+      deletes: [],
+    }),
+  );
+});
+
+Deno.test("memory store: one owner cannot take the room of the others", async () => {
+  const store = new MemoryStore({ maxEntries: 100, maxPerOwner: 5 });
+  const exp = Date.now() + 600_000;
+  for (let i = 0; i < 5; i++) {
     assert.ok(
       await store.commit({
-        checks: [entry!],
-        sets: [{ key: [name], value: { exp } }],
+        checks: [],
+        sets: [{ key: ["t", "flood", i], value: { exp } }],
         deletes: [],
       }),
     );
-  };
-  await put("old", now + 1000);
-  await put("a", now + 600_000);
-  await put("b", now + 600_000);
-  now += 120_000; // "old" is past its expiry and the grace period
-  const [old] = await store.getMany([["old"]]);
-  assert.equal(old!.value, null);
-  await put("c", now + 600_000);
-  await put("d", now + 600_000);
-  assert.equal(store.size, 3);
-  const values = await store.getMany([["a"], ["c"], ["d"]]);
-  assert.deepEqual(
-    values.map((v) => v.value !== null),
-    [false, true, true],
-    "oldest live one dropped",
+  }
+  await assert.rejects(
+    () =>
+      store.commit({ checks: [], sets: [{ key: ["t", "flood", 5], value: { exp } }], deletes: [] }),
+    (e) => e instanceof StoreFullError && e.owner === "flood",
+  );
+  assert.ok(
+    await store.commit({
+      checks: [],
+      sets: [{ key: ["t", "other", 0], value: { exp } }],
+      deletes: [],
+    }),
+  );
+  assert.equal(store.held("flood"), 5);
+  // Deleting gives the room back.
+  assert.ok(await store.commit({ checks: [], sets: [], deletes: [["t", "flood", 0]] }));
+  assert.equal(store.held("flood"), 4);
+  assert.ok(
+    await store.commit({
+      checks: [],
+      sets: [{ key: ["t", "flood", 9], value: { exp } }],
+      deletes: [],
+    }),
   );
 });
 

@@ -71,7 +71,7 @@ async function lookup(msisdn: string, waitSeconds: number, ctx: ToolContext) {
         "Ask the server's operator to set PUBLIC_URL to its public address.",
     );
   }
-  const reservation = await services.hlr.open();
+  const reservation = await services.hlr.open(await ctx.principal());
   try {
     const lookupId = await ctx.vertex.startHlrLookup(
       upstreamDigits(msisdn),

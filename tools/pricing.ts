@@ -65,6 +65,7 @@ export async function quoteSms(
   return {
     country: countries.length === 1 ? countries[0]! : null,
     rateEur,
+    rateMicros: highest,
     costEur: costMicros === null ? null : formatEur(costMicros),
     costMicros,
   };

@@ -72,6 +72,7 @@ Deno.test("a quote uses the destination's highest rate, times the parts", async 
   assert.deepEqual(await quoteSms(ctx, { to: "+37069912345", parts: 3 }), {
     country: "LT",
     rateEur: "0.050",
+    rateMicros: 50_000,
     costEur: "0.15",
     costMicros: 150_000,
   });
@@ -104,6 +105,7 @@ Deno.test("correctBy decides a national number; several candidates take the dear
   assert.deepEqual(await quoteSms(ctx, { to: "+88213456789", parts: 1 }), {
     country: null,
     rateEur: null,
+    rateMicros: null,
     costEur: null,
     costMicros: null,
   });

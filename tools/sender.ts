@@ -80,14 +80,19 @@ export const registerMsisdnSender = defineTool({
   description:
     "Register one of the user's own phone numbers as an SMS sender. VertexSMS texts a 5-digit PIN " +
     "to that number; then ask the user for the PIN and call confirm_msisdn_sender. Not billable. " +
-    "Use only for a number the user owns and has with them.",
+    "Use only for a number the user owns and has with them. PIN texts are limited per token and " +
+    "per number each hour: do not call it again while the user is still waiting for a PIN.",
   scope: "sender:write",
   billable: false,
   input: MsisdnInput,
   output: MsisdnOutput,
   annotations: WRITE_ANNOTATIONS,
   handler: async ({ msisdn }, ctx) => {
-    const senderId = await ctx.vertex.registerMsisdnSender(upstreamDigits(msisdn));
+    const senderId = await ctx.services.money.pinText(
+      ctx,
+      msisdn,
+      () => ctx.vertex.registerMsisdnSender(upstreamDigits(msisdn)),
+    );
     return {
       sender_id: senderId,
       msisdn,

@@ -108,7 +108,13 @@ const NotSent = z.object({
 const Output = z.union([Sent, Quote, NotSent]);
 
 /** A quote without a price. */
-const UNPRICED: SmsQuote = { country: null, rateEur: null, costEur: null, costMicros: null };
+const UNPRICED: SmsQuote = {
+  country: null,
+  rateEur: null,
+  rateMicros: null,
+  costEur: null,
+  costMicros: null,
+};
 
 /** The confirmation question: recipient, sender, text preview, parts and cost. */
 function question(
@@ -181,9 +187,12 @@ export const sendSms = defineTool({
         confirmation_expires_in_seconds: confirmation.expiresInSeconds,
       };
     }
+    let billed: number | null = null;
     return await ctx.services.money.send<z.input<typeof Output>>(ctx, {
       tool: "send_sms",
       args,
+      parts,
+      billedParts: () => billed,
       idempotencyKey,
       confirmationToken,
       recipient: args.correctBy ? `${args.correctBy}:${args.to}` : args.to,
@@ -208,6 +217,7 @@ export const sendSms = defineTool({
           coding: args.coding,
           expireIn: args.expireIn,
         });
+        billed = accepted.amountSent;
         return {
           message_id: accepted.messageIds[0] as string,
           status: args.scheduled ? "scheduled" as const : "sent" as const,

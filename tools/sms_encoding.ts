@@ -27,27 +27,48 @@ export function encodingFor(text: string, coding?: 0 | 1 | 2): Encoding {
 }
 
 /**
- * Parts a text needs. GSM-7: 160 septets in one part, 153 per part when split,
- * extension characters count two. UCS-2: 70 / 67 UTF-16 units. 8-bit: 140 / 134 bytes.
+ * Parts a text needs, as a handset splits it. GSM-7: 160 septets in one
+ * part, 153 per part when split, extension characters count two. UCS-2:
+ * 70 / 67 UTF-16 units. 8-bit: 140 / 134 bytes. A character is never cut in
+ * two: an escaped GSM-7 character, a UTF-16 surrogate pair (an emoji) or a
+ * multi-byte character that does not fit in what is left of a part starts
+ * the next one, as real segmenters do (counting units and dividing would be
+ * one part short in that case).
  */
 export function countParts(text: string, encoding: Encoding): number {
-  let units: number;
-  let single: number;
-  let multi: number;
+  const [single, multi] = LIMITS[encoding];
+  const units = [...text].map((ch) => unitsOf(ch, encoding));
+  const total = units.reduce((a, b) => a + b, 0);
+  if (total <= single) return 1;
+  let parts = 1;
+  let used = 0;
+  for (const n of units) {
+    if (used + n > multi) {
+      parts++;
+      used = 0;
+    }
+    used += n;
+  }
+  return parts;
+}
+
+/** One part's room, and a part's room when the text is split: [single, multi]. */
+const LIMITS: Record<Encoding, [number, number]> = {
+  "GSM-7": [160, 153],
+  "UCS-2": [70, 67],
+  "8-bit": [140, 134],
+};
+
+const encoder = new TextEncoder();
+
+/** Septets, UTF-16 units or bytes one character takes. */
+function unitsOf(ch: string, encoding: Encoding): number {
   switch (encoding) {
     case "GSM-7":
-      units = 0;
-      for (const ch of text) units += GSM_EXTENSION.has(ch) ? 2 : 1;
-      [single, multi] = [160, 153];
-      break;
+      return GSM_EXTENSION.has(ch) ? 2 : 1;
     case "UCS-2":
-      units = text.length;
-      [single, multi] = [70, 67];
-      break;
+      return ch.length;
     case "8-bit":
-      units = new TextEncoder().encode(text).byteLength;
-      [single, multi] = [140, 134];
-      break;
+      return encoder.encode(ch).byteLength;
   }
-  return units <= single ? 1 : Math.ceil(units / multi);
 }

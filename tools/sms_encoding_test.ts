@@ -23,6 +23,23 @@ Deno.test("UCS-2: 70 / 67", () => {
   assert.equal(countParts("😀".repeat(36), "UCS-2"), 2);
 });
 
+Deno.test("a two-unit character on a part boundary starts the next part", () => {
+  // 152 + € (2 septets) + 152 = 306 septets: 2 × 153 by division, but € cannot be split.
+  const escaped = `${"a".repeat(152)}€${"a".repeat(152)}`;
+  assert.equal(countParts(escaped, "GSM-7"), 3);
+  assert.equal(
+    countParts(`${"a".repeat(151)}€${"a".repeat(153)}`, "GSM-7"),
+    2,
+    "€ fits in part one",
+  );
+  // 66 + 😀 (a surrogate pair) + 66 = 134 units: 2 × 67 by division, but the pair stays whole.
+  const emoji = `${"ą".repeat(66)}😀${"ą".repeat(66)}`;
+  assert.equal(countParts(emoji, "UCS-2"), 3);
+  assert.equal(countParts(`${"ą".repeat(65)}😀${"ą".repeat(67)}`, "UCS-2"), 2);
+  // 8-bit: a two-byte character at byte 134.
+  assert.equal(countParts(`${"a".repeat(133)}é${"a".repeat(133)}`, "8-bit"), 3);
+});
+
 Deno.test("8-bit: 140 / 134 bytes", () => {
   assert.equal(countParts("a".repeat(140), "8-bit"), 1);
   assert.equal(countParts("a".repeat(141), "8-bit"), 2);

@@ -13,7 +13,7 @@ import {
   READ_PATHS,
   type ReadEndpointName,
 } from "./endpoints.ts";
-import { type Answer, badResponse, checkStatus, classify } from "./failures.ts";
+import { type Answer, badResponse, checkStatus, classify, unreadable } from "./failures.ts";
 import {
   type Correction,
   CorrectionRow,
@@ -97,84 +97,99 @@ export class VertexClient {
 
   /** The API as seen by one caller's token. */
   as(creds: Credentials): VertexApi {
-    const call = (name: EndpointName, path: string, body?: unknown) =>
-      this.#call(ENDPOINTS[name], path, body, creds);
+    /** One call of `name`, its answer read by `read`; every failure as the catalog says. */
+    const call = <T>(
+      name: EndpointName,
+      path: string,
+      body: unknown,
+      read: (answer: Answer) => T,
+    ): Promise<T> => {
+      const endpoint = ENDPOINTS[name];
+      return this.#call(endpoint, path, body, creds).then(read).catch((error) => {
+        throw unreadable(endpoint, error);
+      });
+    };
     return {
-      sendSms: async (sms) => {
-        const answer = await call("sendSms", "/sms", dropUndefined({ ...sms }));
-        const ids = parseJson(answer, z.array(digits).min(1), "POST /sms");
-        const amount = Number(answer.headers.get("x-vertexsms-amount-sent"));
-        return {
-          messageIds: ids,
-          amountSent: Number.isInteger(amount) && amount > 0 ? amount : null,
-        };
-      },
-      getRates: async () => {
-        const answer = await call("rates", READ_PATHS.rates());
-        return parseJson(answer, z.array(RateRow), "GET /rates").map((r) => ({
-          country: r.CountryCode.toUpperCase(),
-          country_name: r.CountryName ?? null,
-          operator: r.Operator ?? "All",
-          network: r.Network ?? r.Operator ?? "All",
-          rate_eur: r.Rate,
-          mcc: r.MCC ?? r.mcc ?? null,
-          mnc: r.MNC ?? r.mnc ?? null,
-        }));
-      },
-      registerAlphanumericSender: async (sender) => {
-        const answer = await call(
+      sendSms: (sms) =>
+        call("sendSms", "/sms", dropUndefined({ ...sms }), (answer) => {
+          const ids = parseJson(answer, z.array(digits).min(1), "POST /sms");
+          const amount = Number(answer.headers.get("x-vertexsms-amount-sent"));
+          return {
+            messageIds: ids,
+            amountSent: Number.isInteger(amount) && amount > 0 ? amount : null,
+          };
+        }),
+      getRates: () =>
+        call(
+          "rates",
+          READ_PATHS.rates(),
+          undefined,
+          (answer) =>
+            parseJson(answer, z.array(RateRow), "GET /rates").map((r) => ({
+              country: r.CountryCode.toUpperCase(),
+              country_name: r.CountryName ?? null,
+              operator: r.Operator ?? "All",
+              network: r.Network ?? r.Operator ?? "All",
+              rate_eur: r.Rate,
+              mcc: r.MCC ?? r.mcc ?? null,
+              mnc: r.MNC ?? r.mnc ?? null,
+            })),
+        ),
+      registerAlphanumericSender: (sender) =>
+        call(
           "registerSender",
           "/senderId",
           dropUndefined({ ...sender, type: "AlphaNumeric" }),
-        );
-        return parseSenderId(answer);
-      },
-      registerMsisdnSender: async (msisdnDigits) => {
-        const answer = await call("registerSender", "/senderId", {
-          name: msisdnDigits,
-          type: "MSISDN",
-        });
-        return parseSenderId(answer);
-      },
-      confirmMsisdnSender: async (senderId, code) => {
-        await call("confirmSender", `/senderId/confirm/${senderId}`, { code });
-      },
-      startHlrLookup: async (msisdnDigits, callbackUrl) => {
-        const answer = await call("hlr", "/hlr", {
-          msisdn: msisdnDigits,
-          callBackUrl: callbackUrl,
-        });
-        const [id] = parseJson(answer, z.array(digits).min(1), "POST /hlr");
-        return id as string;
-      },
-      getOperator: async (operatorId) => {
-        const answer = await call("operator", READ_PATHS.operator(operatorId));
-        return parseJson(answer, OperatorBody, "GET /operators/{id}");
-      },
-      getNetworks: async (country, page) => {
-        const answer = await call("mccMnc", READ_PATHS.mccMnc(country, page));
-        return parseJson(answer, z.array(MccMncRow), "GET /mccmnc/{country}").map((r) => ({
-          mcc: r.mcc ?? r.MCC ?? "",
-          mnc: r.mnc ?? r.MNC ?? "",
-          operator_id: r.operatorId ?? null,
-        }));
-      },
-      getPrefixes: async (country) => {
-        const answer = await call("prefixes", READ_PATHS.prefixes(country));
-        return parseJson(answer, z.array(PrefixRow), "GET /prefixes/{country}").map((r) => ({
-          prefix: r.prefix,
-          operator_id: r.operatorId ?? null,
-          operator: r.operator ?? null,
-        }));
-      },
-      correctNumbers: async (numbers) => {
-        const answer = await call("correctNumbers", "/numbers/correct", numbers);
-        const rows = parseJson(answer, z.array(CorrectionRow), "POST /numbers/correct");
-        if (rows.length !== numbers.length) {
-          throw badResponse("POST /numbers/correct", "returned a different number of rows");
-        }
-        return rows;
-      },
+          parseSenderId,
+        ),
+      registerMsisdnSender: (msisdnDigits) =>
+        call("registerSender", "/senderId", { name: msisdnDigits, type: "MSISDN" }, parseSenderId),
+      confirmMsisdnSender: (senderId, code) =>
+        call("confirmSender", `/senderId/confirm/${senderId}`, { code }, () => {}),
+      startHlrLookup: (msisdnDigits, callbackUrl) =>
+        call("hlr", "/hlr", { msisdn: msisdnDigits, callBackUrl: callbackUrl }, (answer) => {
+          const [id] = parseJson(answer, z.array(digits).min(1), "POST /hlr");
+          return id as string;
+        }),
+      getOperator: (operatorId) =>
+        call(
+          "operator",
+          READ_PATHS.operator(operatorId),
+          undefined,
+          (answer) => parseJson(answer, OperatorBody, "GET /operators/{id}"),
+        ),
+      getNetworks: (country, page) =>
+        call(
+          "mccMnc",
+          READ_PATHS.mccMnc(country, page),
+          undefined,
+          (answer) =>
+            parseJson(answer, z.array(MccMncRow), "GET /mccmnc/{country}").map((r) => ({
+              mcc: r.mcc ?? r.MCC ?? "",
+              mnc: r.mnc ?? r.MNC ?? "",
+              operator_id: r.operatorId ?? null,
+            })),
+        ),
+      getPrefixes: (country) =>
+        call(
+          "prefixes",
+          READ_PATHS.prefixes(country),
+          undefined,
+          (answer) =>
+            parseJson(answer, z.array(PrefixRow), "GET /prefixes/{country}").map((r) => ({
+              prefix: r.prefix,
+              operator_id: r.operatorId ?? null,
+              operator: r.operator ?? null,
+            })),
+        ),
+      correctNumbers: (numbers) =>
+        call("correctNumbers", "/numbers/correct", numbers, (answer) => {
+          const rows = parseJson(answer, z.array(CorrectionRow), "POST /numbers/correct");
+          if (rows.length !== numbers.length) {
+            throw badResponse("POST /numbers/correct", "returned a different number of rows");
+          }
+          return rows;
+        }),
     };
   }
 

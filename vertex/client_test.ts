@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ServiceError } from "../core/errors.ts";
+import { redactToken } from "./failures.ts";
 import { parseHlrCallback, VertexClient } from "./mod.ts";
 
 type Handler = (req: Request) => Response | Promise<Response>;
@@ -124,9 +125,43 @@ Deno.test("a token the upstream echoes is not quoted back in the error message",
       const error = await failure(client.as(creds).getRates());
       assert.equal(error.code, "AUTH_INVALID");
       assert.ok(!error.message.includes(creds.token), error.message);
-      assert.match(error.message, /Token \[token\] may not use this route/);
+      assert.match(error.message, /Token \[redacted\] may not use this route/);
     },
   );
+});
+
+Deno.test("a token echoed in another form is redacted too: encoded, re-cased, cut short", async () => {
+  await withUpstream(
+    (req) => {
+      const token = req.headers.get("x-vertexsms-token") ?? "";
+      return Response.json({
+        message: `Invalid sender. Token=${encodeURIComponent(token)} ` +
+          `(${token.toUpperCase()}), prefix ${token.slice(0, 10)}…, see docs`,
+      }, { status: 400 });
+    },
+    async (client) => {
+      const long = { token: "Tk9mQ2xV8bL3wN7rZ5pY1sHd", requestId: "req-2" };
+      const error = await failure(client.as(long).sendSms({ to: "370", from: "X", message: "m" }));
+      assert.equal(error.code, "VERTEX_SEND_FAILED");
+      const said = error.message.toLowerCase();
+      for (let i = 0; i + 8 <= long.token.length; i++) {
+        assert.ok(!said.includes(long.token.slice(i, i + 8).toLowerCase()), error.message);
+      }
+      assert.match(
+        error.message,
+        /Invalid sender\. \[redacted\] \(\[redacted\]\), prefix \[redacted\]…, see docs/,
+      );
+    },
+  );
+});
+
+Deno.test("redactToken leaves ordinary words alone", () => {
+  const token = "Zq8xK2mVb7Lw3nR5";
+  assert.equal(
+    redactToken("Invalid value for field 'from'. Sender ID must be 11 characters", token),
+    "Invalid value for field 'from'. Sender ID must be 11 characters",
+  );
+  assert.equal(redactToken(`a ${token.slice(3, 12)} b`, token), "a [redacted] b");
 });
 
 Deno.test("redirects are not followed (the token header must not leave)", async () => {

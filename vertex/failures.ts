@@ -21,9 +21,58 @@ export function badResponse(route: string, what: string, facts: ErrorFacts = {})
   );
 }
 
+/** Runs of characters a token (or its URL-encoding) can be made of. */
+const TOKENISH = /[A-Za-z0-9%._~+/=-]+/g;
+
 /**
- * The upstream's own `{"message": ...}` (without the caller's token, should
- * it echo it), and a numeric code if it gave one.
+ * `text` with every run of token-like characters that could carry `token`
+ * replaced by `[redacted]`: the token verbatim, URL-encoded, in another case,
+ * or any 8 characters of it in a row (a truncated echo). A message quoted to
+ * the model must not hold the caller's token in any form.
+ */
+export function redactToken(text: string, token: string): string {
+  const secret = token.toLowerCase();
+  const k = Math.min(8, secret.length);
+  const windows = new Set<string>();
+  for (let i = 0; i + k <= secret.length; i++) windows.add(secret.slice(i, i + k));
+  const carries = (run: string) => {
+    let decoded = run;
+    try {
+      decoded = decodeURIComponent(run);
+    } catch {
+      // not URL-encoded: compare as it is
+    }
+    for (const form of new Set([run.toLowerCase(), decoded.toLowerCase()])) {
+      if (k < 4 ? form.includes(secret) : [...windows].some((w) => form.includes(w))) return true;
+    }
+    return false;
+  };
+  return text.replace(TOKENISH, (run) => carries(run) ? "[redacted]" : run);
+}
+
+/**
+ * A failure to read a 2xx answer of a call that is not safe: VertexSMS did
+ * answer "done", so what was done is unknown (it may be billed). Anything else
+ * passes unchanged.
+ */
+export function unreadable(endpoint: Endpoint, error: unknown): unknown {
+  if (
+    endpoint.safe || !(error instanceof ServiceError) || error.code !== "UPSTREAM_BAD_RESPONSE" ||
+    error.facts.outcomeUnknown === true
+  ) {
+    return error;
+  }
+  return new ServiceError(
+    error.code,
+    `${error.message} VertexSMS answered as if ${endpoint.route} was carried out: check before ` +
+      "trying again, or it may be done (and billed) twice.",
+    { ...error.facts, retryable: false, outcomeUnknown: true },
+  );
+}
+
+/**
+ * The upstream's own `{"message": ...}` (without the caller's token in any
+ * form, should it echo it), and a numeric code if it gave one.
  */
 function upstreamMessage(
   text: string,
@@ -34,7 +83,7 @@ function upstreamMessage(
     if (body && typeof body === "object" && !Array.isArray(body)) {
       const b = body as Record<string, unknown>;
       const message = typeof b.message === "string"
-        ? b.message.replaceAll(token, "[token]").slice(0, 500)
+        ? redactToken(b.message.slice(0, 2000), token).slice(0, 500)
         : null;
       const raw = b.code ?? b.errorCode ?? b.error_code;
       const code = typeof raw === "number" && Number.isInteger(raw)
@@ -97,11 +146,19 @@ export function checkStatus(endpoint: Endpoint, answer: Answer, token: string): 
         { ...facts, retryAfterSeconds: seconds },
       );
     }
-    case status >= 500:
+    case status >= 500 && endpoint.safe:
       throw new ServiceError(
         "UPSTREAM_UNAVAILABLE",
         `VertexSMS is having trouble (HTTP ${status}). Try again shortly.`,
         facts,
+      );
+    case status >= 500:
+      // A 5xx may come from a gateway after VertexSMS carried the request out: not a refusal.
+      throw new ServiceError(
+        "UPSTREAM_UNAVAILABLE",
+        `VertexSMS answered ${endpoint.route} with HTTP ${status}. The request may have been ` +
+          "carried out (and billed): check before trying again, or it may be done twice.",
+        { ...facts, retryable: false, outcomeUnknown: true },
       );
     case status >= 400:
       throw new ServiceError(

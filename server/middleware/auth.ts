@@ -1,14 +1,20 @@
 /**
  * Bearer authentication, in two steps around the body parser:
- * {@link bearerToken} reads the `Authorization` header and rate-limits
- * requests without a usable one (cheaply, before any body is read);
- * {@link requireToken} answers those with the 401 `AUTH_REQUIRED` envelope,
- * narrowing the challenge's `scope` to the tool the request names.
+ * {@link bearerToken} reads the `Authorization` header and rate-limits, per
+ * client address, requests without a valid token (cheaply, before any body
+ * is read); {@link requireToken} answers those without one with the 401
+ * `AUTH_REQUIRED` envelope, narrowing the challenge's `scope` to the tool
+ * the request names.
  *
- * The token is never checked here: VertexSMS is the gatekeeper.
+ * The token is never checked here: VertexSMS is the gatekeeper. But tokens
+ * VertexSMS rejected (401) are counted per address in a window of the same
+ * size, so made-up tokens cannot reach VertexSMS faster than the limit; once
+ * an address is over it, only tokens VertexSMS accepted recently
+ * ({@link VouchedTokens}, by keyed hash) still pass from there.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { type AuthLinks, ServiceError } from "../../core/errors.ts";
+import { memo, type PrincipalHasher } from "../../core/keys.ts";
 import { bearerChallenge } from "../challenge.ts";
 import { clientIp } from "./client_ip.ts";
 import { errorResponse } from "./error_response.ts";
@@ -34,29 +40,87 @@ export interface ChallengeOptions {
   scopeOf: (name: string) => string | undefined;
 }
 
-/** Set `c.var.token`; rate-limit requests that have none (429 `RATE_LIMITED`). */
-export function bearerToken(
-  limiter: FixedWindowLimiter,
-  trustProxy: boolean,
-  links: AuthLinks,
-): MiddlewareHandler<AppEnv> {
+/** Tokens VertexSMS accepted recently, by keyed hash (bounded, oldest first out). */
+export class VouchedTokens {
+  readonly #seen = new Map<string, number>();
+
+  constructor(
+    readonly maxEntries = 10_000,
+    readonly ttlMs = 15 * 60_000,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** Whether VertexSMS accepted this token within the TTL. */
+  has(principal: string): boolean {
+    const at = this.#seen.get(principal);
+    return at !== undefined && this.now() - at < this.ttlMs;
+  }
+
+  /** Remember that VertexSMS accepted this token now. */
+  add(principal: string): void {
+    this.#seen.delete(principal);
+    while (this.#seen.size >= this.maxEntries) {
+      this.#seen.delete(this.#seen.keys().next().value as string);
+    }
+    this.#seen.set(principal, this.now());
+  }
+
+  /** Tokens held. */
+  get size(): number {
+    return this.#seen.size;
+  }
+}
+
+/** What {@link bearerToken} needs. */
+export interface BearerOptions {
+  /** Requests without a token, per client address. */
+  limiter: FixedWindowLimiter;
+  /** Requests whose token VertexSMS rejected, per client address. */
+  rejected: FixedWindowLimiter;
+  trustProxy: boolean;
+  links: AuthLinks;
+  /** The keyed hash of a token. */
+  principal: PrincipalHasher;
+  vouched: VouchedTokens;
+}
+
+/**
+ * Set `c.var.token` (and its keyed hash, on demand); rate-limit requests
+ * without a valid token (429 `RATE_LIMITED`); after the request, count a
+ * token VertexSMS rejected against its address, and vouch for one it accepted.
+ */
+export function bearerToken(options: BearerOptions): MiddlewareHandler<AppEnv> {
+  const { limiter, rejected, trustProxy, links, vouched } = options;
+  const refuse = (c: Context<AppEnv>, seconds: number, why: string) =>
+    errorResponse(
+      c,
+      new ServiceError(
+        "RATE_LIMITED",
+        `Too many requests ${why} from this address. Try again in ${seconds} seconds, with a valid token in an Authorization: Bearer header.`,
+        { retryAfterSeconds: seconds },
+      ),
+      links,
+      429,
+      { "Retry-After": String(seconds) },
+    );
   return async (c, next) => {
     const token = parseBearer(c.req.header("authorization"));
     c.set("token", token);
+    const ip = clientIp(c, trustProxy);
     if (token === undefined) {
-      const verdict = limiter.hit(clientIp(c, trustProxy));
-      if (!verdict.ok) {
-        const error = new ServiceError(
-          "RATE_LIMITED",
-          `Too many requests without a valid token from this address. Try again in ${verdict.retryAfterSeconds} seconds, with an Authorization: Bearer header.`,
-          { retryAfterSeconds: verdict.retryAfterSeconds },
-        );
-        return errorResponse(c, error, links, 429, {
-          "Retry-After": String(verdict.retryAfterSeconds),
-        });
-      }
+      const verdict = limiter.hit(ip);
+      if (!verdict.ok) return refuse(c, verdict.retryAfterSeconds, "without a valid token");
+      return await next();
+    }
+    const principal = memo(() => options.principal(token));
+    c.set("principal", principal);
+    const verdict = rejected.peek(ip);
+    if (!verdict.ok && !vouched.has(await principal())) {
+      return refuse(c, verdict.retryAfterSeconds, "with tokens VertexSMS rejected");
     }
     await next();
+    if (c.var.tokenVerdict === "rejected") rejected.hit(ip);
+    else if (c.var.tokenVerdict === "accepted") vouched.add(await principal());
   };
 }
 

@@ -4,7 +4,15 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { Logger } from "../../core/log.ts";
 import { accessLog } from "./access_log.ts";
-import { bearerToken, parseBearer, requireToken } from "./auth.ts";
+import { createPrincipalHasher } from "../../core/keys.ts";
+import {
+  type BearerOptions,
+  bearerToken,
+  parseBearer,
+  requireToken,
+  VouchedTokens,
+} from "./auth.ts";
+import { batchPolicy } from "./batch.ts";
 import { clientIp } from "./client_ip.ts";
 import { originCheck } from "./origin.ts";
 import { FixedWindowLimiter } from "./rate_limit.ts";
@@ -13,6 +21,22 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./types.ts";
 
 const LINKS = { signupUrl: "https://s", signinUrl: "https://i", tokenUrl: "https://t" };
+
+/** `bearerToken`'s options around a limiter. */
+function bearer(
+  limiter: FixedWindowLimiter,
+  rejected = new FixedWindowLimiter(100, 60_000),
+  vouched = new VouchedTokens(),
+): BearerOptions {
+  return {
+    limiter,
+    rejected,
+    trustProxy: false,
+    links: LINKS,
+    principal: createPrincipalHasher(),
+    vouched,
+  };
+}
 
 function app(...middlewares: MiddlewareHandler<AppEnv>[]) {
   const lines: string[] = [];
@@ -44,7 +68,7 @@ Deno.test("parseBearer accepts RFC 6750 b64tokens only", () => {
 
 Deno.test("requireToken: 401 with the narrowed scope; passes a token through", async () => {
   const { h } = app(
-    bearerToken(new FixedWindowLimiter(100, 60_000), false, LINKS),
+    bearerToken(bearer(new FixedWindowLimiter(100, 60_000))),
     rpcBody(1024),
     requireToken({
       links: LINKS,
@@ -70,7 +94,7 @@ Deno.test("requireToken: 401 with the narrowed scope; passes a token through", a
 });
 
 Deno.test("bearerToken rate-limits requests without a token per client, with Retry-After", async () => {
-  const { h } = app(bearerToken(new FixedWindowLimiter(2, 60_000), false, LINKS));
+  const { h } = app(bearerToken(bearer(new FixedWindowLimiter(2, 60_000))));
   assert.equal((await post(h, "{}")).status, 200);
   assert.equal((await post(h, "{}")).status, 200);
   const limited = await post(h, "{}");
@@ -83,7 +107,50 @@ Deno.test("bearerToken rate-limits requests without a token per client, with Ret
   assert.equal(
     (await post(h, "{}", { Authorization: "Bearer x" })).status,
     200,
-    "tokens are not limited here",
+    "requests with a token are not counted here",
+  );
+});
+
+Deno.test("bearerToken: tokens VertexSMS rejected count against the address; vouched tokens still pass", async () => {
+  const rejected = new FixedWindowLimiter(3, 60_000);
+  const h = new Hono<AppEnv>();
+  h.use("*", requestId(), accessLog(new Logger("error", () => {})));
+  h.use("*", bearerToken(bearer(new FixedWindowLimiter(100, 60_000), rejected)));
+  // Stands in for the MCP route: VertexSMS accepts only "good".
+  h.all("*", (c) => {
+    c.set("tokenVerdict", c.var.token === "good" ? "accepted" : "rejected");
+    return c.json({ ok: true });
+  });
+  const as = (token: string) => post(h, "{}", { Authorization: `Bearer ${token}` });
+  assert.equal((await as("good")).status, 200);
+  for (let i = 0; i < 3; i++) assert.equal((await as(`madeup-${i}`)).status, 200);
+  const limited = await as("madeup-3");
+  assert.equal(limited.status, 429, "a fourth made-up token is refused before VertexSMS");
+  assert.match((await limited.json()).error.message, /tokens VertexSMS rejected/);
+  assert.equal((await as("good")).status, 200, "a token VertexSMS accepted still passes");
+  assert.equal(rejected.size, 1, "one address counted");
+});
+
+Deno.test("batchPolicy: refused from 2025-06-18 on, bounded before", async () => {
+  const { h } = app(rpcBody(64 * 1024), batchPolicy(3));
+  const batch = (n: number) =>
+    JSON.stringify(
+      Array.from({ length: n }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "ping" })),
+    );
+  for (const version of ["2025-06-18", "2025-11-25"]) {
+    const res = await post(h, batch(2), { "MCP-Protocol-Version": version });
+    assert.equal(res.status, 400, version);
+    assert.equal((await res.json()).error.code, -32600);
+  }
+  assert.equal((await post(h, batch(3), { "MCP-Protocol-Version": "2025-03-26" })).status, 200);
+  assert.equal((await post(h, batch(3))).status, 200, "no header: 2025-03-26");
+  assert.equal((await post(h, batch(4))).status, 400, "over the bound");
+  assert.equal(
+    (await post(h, '{"jsonrpc":"2.0","id":1,"method":"ping"}', {
+      "MCP-Protocol-Version": "2025-11-25",
+    })).status,
+    200,
+    "single messages are untouched",
   );
 });
 
@@ -92,7 +159,9 @@ Deno.test("FixedWindowLimiter holds at most maxKeys keys and resets per window",
   const limiter = new FixedWindowLimiter(1, 1000, 100, () => now);
   for (let i = 0; i < 10_000; i++) limiter.hit(`ip-${i}`);
   assert.equal(limiter.size, 100);
+  assert.deepEqual(limiter.peek("a"), { ok: true });
   assert.deepEqual(limiter.hit("a"), { ok: true });
+  assert.deepEqual(limiter.peek("a"), { ok: false, retryAfterSeconds: 1 }, "peek counts nothing");
   assert.deepEqual(limiter.hit("a"), { ok: false, retryAfterSeconds: 1 });
   now = 1000;
   assert.deepEqual(limiter.hit("a"), { ok: true });
@@ -141,7 +210,7 @@ Deno.test("originCheck: allow-listed or absent Origin passes, others 403; Host c
 
 Deno.test("accessLog writes one JSON line without header values", async () => {
   const { h, lines } = app(
-    bearerToken(new FixedWindowLimiter(100, 60_000), false, LINKS),
+    bearerToken(bearer(new FixedWindowLimiter(100, 60_000))),
     rpcBody(1024),
   );
   await post(h, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', {

@@ -38,6 +38,19 @@ export class FixedWindowLimiter {
     };
   }
 
+  /** The verdict a request for `key` would get now, without counting it. */
+  peek(key: string): LimitVerdict {
+    const now = this.now();
+    const window = this.#windows.get(key);
+    if (!window || now - window.start >= this.windowMs || window.count < this.limit) {
+      return { ok: true };
+    }
+    return {
+      ok: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((window.start + this.windowMs - now) / 1000)),
+    };
+  }
+
   /** Number of keys currently held. */
   get size(): number {
     return this.#windows.size;

@@ -19,6 +19,10 @@ export interface AppVariables {
   record: RequestFacts;
   /** The bearer token, when the request carried a well-formed one. */
   token: string | undefined;
+  /** The token's keyed hash, computed on first use. */
+  principal: () => Promise<string>;
+  /** What VertexSMS said of the token during the request (set by the MCP route). */
+  tokenVerdict?: "accepted" | "rejected";
   /** The parsed body of a POST to `/mcp`. */
   rpc: RpcBody;
 }
