@@ -6,6 +6,7 @@
 import { type Config, ConfigError, loadConfig, readEnv } from "./core/config.ts";
 import { Logger } from "./core/log.ts";
 import { startServer } from "./server/mod.ts";
+import { SecretMismatchError } from "./state/mod.ts";
 import { TOOLS } from "./tools/mod.ts";
 
 /** Open Deno KV as `KV_PATH` says: empty → Deno's default database, `off` → none. */
@@ -49,6 +50,13 @@ if (import.meta.main) {
     });
   }
   const server = startServer({ env, tools: TOOLS, logger, kv });
+  try {
+    await server.app.ready();
+  } catch (error) {
+    if (!(error instanceof SecretMismatchError)) throw error;
+    console.error(error.message);
+    Deno.exit(1);
+  }
   logger.info("listening", {
     address: `${server.addr.hostname}:${server.addr.port}`,
     public_url: server.url,

@@ -41,17 +41,16 @@ export function annotateRequestSpan(facts: RequestFacts): void {
 }
 
 /**
- * Replace the request span's URL attributes with the route's pattern, for a
- * path that carries a credential (an HLR callback's one-time id): Deno records
- * the full URL on the span it makes for every incoming request.
+ * Name the request span after its route (`POST /callbacks/hlr/:id`), for a
+ * path that carries a credential. (Deno also records the full URL on the span
+ * it makes for every incoming request, and attributes it set cannot be
+ * replaced from JavaScript: such a route must spend its credential on use.)
  */
-export function redactRequestPath(pattern: string): void {
+export function nameRequestSpan(method: string, route: string): void {
   const span = trace.getActiveSpan();
   if (!span) return;
-  span.setAttribute("url.full", pattern);
-  span.setAttribute("url.path", pattern);
-  span.setAttribute("http.route", pattern);
-  span.updateName(`POST ${pattern}`);
+  span.setAttribute("http.route", route);
+  span.updateName(`${method} ${route}`);
 }
 
 /** One attempt of an upstream call, as a span records it. */

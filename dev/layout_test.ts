@@ -14,7 +14,7 @@ import { DEV_CONFIG, ROOT } from "../testing/process.ts";
 
 /** Runtime folders, top to bottom, and the folders each may import (besides itself). */
 const LAYERS: Record<string, readonly string[]> = {
-  "main.ts": ["server", "tools", "core"],
+  "main.ts": ["server", "tools", "state", "core"],
   server: ["tools", "money", "services", "vertex", "state", "core"],
   tools: ["money", "services", "vertex", "core"],
   money: ["state", "core"],

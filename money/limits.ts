@@ -200,30 +200,32 @@ export class Limits {
     await this.#adjust({ taken: [spend] }, (t) => billedMicros - t.amount, false);
   }
 
+  /**
+   * Apply `delta` to each window the lease counted, one commit per window (a
+   * busy shared window, such as one number's PIN count, must not hold back
+   * the others), retried with a little jitter until it lands.
+   */
   async #adjust(
     lease: Lease,
     delta: (taken: Lease["taken"][number]) => number,
     dropMembers = true,
   ): Promise<void> {
-    if (lease.taken.length === 0) return;
-    const keys = lease.taken.flatMap((t) => t.member ? [t.key, t.member] : [t.key]);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const entries = await this.#store.getMany<Window>(keys);
-      const sets: { key: StoreKey; value: Window }[] = [];
-      const deletes: StoreKey[] = [];
-      let i = 0;
-      for (const t of lease.taken) {
-        const window = entries[i++]!.value;
-        const member = t.member ? entries[i++]!.value : null;
+    await Promise.all(lease.taken.map(async (t) => {
+      const keys = t.member ? [t.key, t.member] : [t.key];
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const entries = await this.#store.getMany<Window>(keys);
+        const window = entries[0]!.value;
+        const member = t.member ? entries[1]!.value : null;
         // Only the window that counted the call is corrected.
-        if (window?.start !== t.start) continue;
+        if (window?.start !== t.start) return;
         const n = Math.max(0, window.n + delta(t));
-        if (n === 0) deletes.push(t.key);
-        else sets.push({ key: t.key, value: { ...window, n } });
+        const sets = n === 0 ? [] : [{ key: t.key, value: { ...window, n } }];
+        const deletes: StoreKey[] = n === 0 ? [t.key] : [];
         if (dropMembers && t.member && member?.start === t.start) deletes.push(t.member);
+        if (await this.#store.commit({ checks: entries, sets, deletes })) return;
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
       }
-      if (await this.#store.commit({ checks: entries, sets, deletes })) return;
-    }
+    }));
   }
 }
 

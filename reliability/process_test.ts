@@ -170,3 +170,28 @@ Deno.test("a KV_PATH that cannot be opened stops the start with one line naming 
     /^Invalid configuration: KV_PATH must be a Deno KV database this process can open \(.+\) \(got ".+kv\.sqlite"\)\.$/,
   );
 });
+
+Deno.test("a second instance on the same KV database with another STATE_SECRET refuses to start", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
+  const first = spawnMain({ KV_PATH: path, STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s" });
+  try {
+    await first.line("listening");
+    await first.line("state secret");
+    const same = spawnMain({ KV_PATH: path, STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s" });
+    await same.line("state secret");
+    await same.reap();
+    const other = spawnMain({ KV_PATH: path, STATE_SECRET: "Z1x9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0L" });
+    const status = await other.child.status;
+    await other.done;
+    assert.equal(status.code, 1, "the split would let one key send twice");
+    const refusal = other.lines.filter((l) =>
+      !l.startsWith("{") && !l.startsWith("responseMode:") && l.trim() !== ""
+    );
+    assert.equal(refusal.length, 1, other.lines.join("\n"));
+    assert.match(refusal[0]!, /^STATE_SECRET differs from the one other instances/);
+    assert.ok(!other.lines.join("\n").includes("Z1x9Qw8Er7Ty6Ui5"), "the secret is not printed");
+  } finally {
+    await first.reap();
+    await Deno.remove(path).catch(() => {});
+  }
+});

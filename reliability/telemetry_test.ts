@@ -96,6 +96,7 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
       await modernCall(mcp, "get_sms_rates", { country: "LT" }, auth),
       await modernCall(mcp, "get_operator", { operatorId: 999_999 }, auth),
       await modernCall(mcp, "send_sms", { to: phone, from: "VertexSMS", message }, auth),
+      await modernCall(mcp, "lookup_hlr", { msisdn: "+37069912345", waitSeconds: 10 }, auth),
     ];
     for (const res of calls) {
       assert.equal(res.status, 200);
@@ -150,9 +151,24 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
   assert.equal(operatorCall?.attrs["error.type"], "NOT_FOUND");
   assert.equal(upstream("POST /sms").length, 1);
 
+  // The HLR callback's request span names its route, never the one-time id in its URL.
+  const callbackUrl = (fake.requests.find((r) => r.path === "/hlr")?.body as {
+    callBackUrl?: string;
+  })?.callBackUrl;
+  assert.ok(callbackUrl, "the lookup gave VertexSMS a callback URL");
+  assert.equal(fake.callbacks.length, 1, "and the fake delivered to it");
+  const callbackId = callbackUrl.split("/").pop()!;
+  const callback = spans.find((s) => s.name === "POST /callbacks/hlr/:id");
+  assert.ok(callback, "the callback's request span is named after its route");
+  assert.equal(callback.attrs["http.route"], "/callbacks/hlr/:id");
+  // Deno's own attributes hold the full URL, and JavaScript cannot replace them: the id they
+  // carry is spent (a second delivery to it is refused, whatever it carries).
+
   // Nothing exported — spans, console logs, metrics — holds a secret.
   assert.ok(exports.some((e) => e.path === "/v1/logs"), "the log lines are exported too");
   const everything = exports.map((e) => e.body).join("\n");
+  const ours = spans.filter((s) => s.attrs["mcp.method.name"] || s.attrs["vertexsms.route"]);
+  assert.ok(!JSON.stringify(ours).includes(callbackId), "no span attribute of ours holds the id");
   for (const secret of [DEMO_TOKENS.full, message, phone.slice(1), "Bearer"]) {
     assert.ok(!everything.includes(secret), `exported telemetry contains ${secret}`);
   }

@@ -13,13 +13,13 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { ipRestriction } from "hono/ip-restriction";
 import { requestId } from "hono/request-id";
-import { type Config, isLoopbackHost } from "../core/config.ts";
+import { type Config, configWarnings, isLoopbackHost } from "../core/config.ts";
 import { type AuthLinks, ServiceError } from "../core/errors.ts";
 import { createPrincipalHasher, deriveKey, memo } from "../core/keys.ts";
 import { Logger } from "../core/log.ts";
 import { ALL_SCOPES } from "../core/scopes.ts";
 import { aesKey } from "../core/seal.ts";
-import { redactRequestPath } from "../core/telemetry.ts";
+import { nameRequestSpan } from "../core/telemetry.ts";
 import { SERVER_NAME, VERSION } from "../core/version.ts";
 import { Money } from "../money/mod.ts";
 import { HlrBroker, RatesCache } from "../services/mod.ts";
@@ -30,6 +30,7 @@ import {
   MemoryMailboxes,
   MemoryStore,
   resolveSecret,
+  type Store,
 } from "../state/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
 import { parseHlrCallback, VertexClient } from "../vertex/mod.ts";
@@ -52,14 +53,24 @@ export interface AppOptions {
   logger?: Logger;
   /** Deno KV for state shared between instances; `null` keeps it in process. */
   kv?: Deno.Kv | null;
+  /** The money guards' store, instead of one on `kv` (or in memory). */
+  store?: Store;
 }
 
 /** The assembled application and the state it owns. */
 export interface App {
   fetch: (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+  /**
+   * Resolve the shared secret now (it is otherwise resolved on first use):
+   * throws `SecretMismatchError` when another instance sharing the state
+   * database uses a different `STATE_SECRET`.
+   */
+  ready(): Promise<void>;
   hlr: HlrBroker;
   rates: RatesCache;
   money: Money;
+  /** The money guards' state (for inspection in tests). */
+  store: Store;
   unauthLimiter: FixedWindowLimiter;
 }
 
@@ -100,6 +111,7 @@ const MCP_CORS = {
 export function createApp(options: AppOptions): App {
   const { config, tools } = options;
   const logger = options.logger ?? new Logger(config.logLevel);
+  for (const warning of configWarnings(config)) logger.warn("configuration", { warning });
   const links: AuthLinks = {
     signupUrl: config.signupUrl,
     signinUrl: config.signinUrl,
@@ -137,8 +149,9 @@ export function createApp(options: AppOptions): App {
     mailboxes: kv ? new KvMailboxes(kv) : new MemoryMailboxes(),
     sealKey: memo(async () => await aesKey(await hlrSeal())),
   });
+  const store = options.store ?? (kv ? new KvStore(kv) : new MemoryStore());
   const money = new Money({
-    store: kv ? new KvStore(kv) : new MemoryStore(),
+    store,
     secret,
     limits: {
       sendsPerMinute: config.smsSendsPerMinute,
@@ -231,6 +244,7 @@ export function createApp(options: AppOptions): App {
       const exchange: Exchange = {
         token: c.var.token as string,
         principal: c.var.principal,
+        poisoned: c.var.rpc.poisoned,
         requestId: c.var.requestId,
         record: c.var.record,
         idempotencyKey: c.req.header("idempotency-key"),
@@ -279,29 +293,40 @@ export function createApp(options: AppOptions): App {
     );
   }
   app.post("/callbacks/hlr/:id", async (c) => {
-    // The id is the callback's credential: keep it out of the request's trace span too.
-    redactRequestPath("/callbacks/hlr/:id");
+    // The id is the callback's credential. Our logs and spans name the route, not the id;
+    // Deno's own request span records the full URL, so every delivery attempt spends the id,
+    // whatever its body: an id that reaches exported telemetry is already dead.
+    nameRequestSpan("POST", "/callbacks/hlr/:id");
     const id = c.req.param("id");
     if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return c.text("Not Found", 404);
     let body: unknown;
     try {
       const read = await readRequestBody(c.req.raw, MAX_CALLBACK_BYTES);
-      if (read.tooLarge) return c.text("Payload Too Large", 413);
+      if (read.tooLarge) {
+        await hlr.spoil(id);
+        return c.text("Payload Too Large", 413);
+      }
       body = JSON.parse(read.text);
     } catch {
+      await hlr.spoil(id);
       return c.text("Bad Request: body is not JSON", 400);
     }
     const result = parseHlrCallback(body);
-    if (!result) return c.text("Bad Request: not an HLR result", 400);
+    if (!result) {
+      await hlr.spoil(id);
+      return c.text("Bad Request: not an HLR result", 400);
+    }
     return await hlr.deliver(id, result) ? c.text("OK", 200) : c.text("Not Found", 404);
   });
 
   return {
     fetch: (request, info) =>
       app.fetch(request, { remoteAddr: info?.remoteAddr as Deno.NetAddr | undefined }),
+    ready: async () => void await secret(),
     hlr,
     rates,
     money,
+    store,
     unauthLimiter,
   };
 }

@@ -86,6 +86,12 @@ export interface Exchange {
   tokenVerdict?: "accepted" | "rejected";
   /** The tool calls of this request, in order (a JSON-RPC batch runs one at a time). */
   queue?: Promise<unknown>;
+  /**
+   * The path of a `__proto__` key the call's arguments carried, found in the
+   * raw body (the SDK's message parsing drops such keys before a handler
+   * sees them, and a dropped field must not change what a call does).
+   */
+  poisoned?: string;
 }
 
 /** Everything the endpoint needs, given once at start-up. */
@@ -150,40 +156,6 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Tool["inputSchem
   const json = z.toJSONSchema(schema, { io, target: "draft-2020-12" }) as Record<string, unknown>;
   delete json.$schema;
   return { ...json, type: "object" } as Tool["inputSchema"];
-}
-
-/**
- * The path of the first `__proto__` key an argument object carries as its own
- * (JSON.parse makes one): schemas would drop it silently, and a dropped field
- * must not change what a call does (`{"__proto__": {"dryRun": true}}` is not a
- * dry run). Refused like any other unknown field.
- */
-export function prototypeKey(value: unknown): string | undefined {
-  // Iterative, with parent links: arguments may nest deeper than the call stack goes.
-  interface Node {
-    item: object;
-    parent?: Node;
-    key?: string;
-  }
-  const pathOf = (node: Node, last: string) => {
-    const keys = [last];
-    for (let n: Node | undefined = node; n?.key !== undefined; n = n.parent) keys.push(n.key);
-    return keys.reverse().join(".");
-  };
-  if (value === null || typeof value !== "object") return undefined;
-  const stack: Node[] = [{ item: value }];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (!Array.isArray(node.item) && Object.hasOwn(node.item, "__proto__")) {
-      return pathOf(node, "__proto__");
-    }
-    for (const [key, child] of Object.entries(node.item)) {
-      if (child !== null && typeof child === "object") {
-        stack.push({ item: child, parent: node, key });
-      }
-    }
-  }
-  return undefined;
 }
 
 /** Render zod issues as `details` entries naming each field. */
@@ -313,7 +285,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         // An earlier call of this batch found the token rejected: do not try it again.
         throw exchange.httpFailure.error;
       }
-      const poisoned = prototypeKey(args);
+      const poisoned = exchange.poisoned;
       if (poisoned !== undefined) {
         throw new ServiceError(
           "INVALID_INPUT",

@@ -7,6 +7,7 @@
  */
 import { type Config, loadConfig } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
+import type { Store } from "../state/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
 import { type App, createApp } from "./app.ts";
 
@@ -19,6 +20,8 @@ export interface StartOptions {
   tools: readonly AnyTool[];
   logger?: Logger;
   kv?: Deno.Kv | null;
+  /** The money guards' store, instead of one on `kv` (or in memory). */
+  store?: Store;
 }
 
 /** A listening server. */
@@ -53,6 +56,7 @@ export function startServer(options: StartOptions): RunningServer {
     tools: options.tools,
     logger: options.logger,
     kv: options.kv,
+    store: options.store,
   });
   return {
     url: config.publicUrl,

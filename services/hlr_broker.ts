@@ -103,7 +103,18 @@ export class HlrBroker implements HlrHandover {
       close,
       wait: async (timeoutMs, signal) => {
         const box = await this.#mailboxes.receive(BOX, id, timeoutMs, signal);
-        return box === null ? null : JSON.parse(await unseal(await this.#sealKey(), id, box));
+        if (box === null) return null;
+        const delivered: { result?: HlrResult } = JSON.parse(
+          await unseal(await this.#sealKey(), id, box),
+        );
+        if (!delivered.result) {
+          throw new ServiceError(
+            "UPSTREAM_BAD_RESPONSE",
+            "VertexSMS delivered an HLR result this server could not read. The lookup was billed; " +
+              "please report the request_id.",
+          );
+        }
+        return delivered.result;
       },
     };
   }
@@ -113,7 +124,16 @@ export class HlrBroker implements HlrHandover {
    * (it is then consumed); `false` for unknown, expired or replayed ids.
    */
   async deliver(id: string, result: HlrResult): Promise<boolean> {
-    const box = await seal(await this.#sealKey(), id, JSON.stringify(result));
+    const box = await seal(await this.#sealKey(), id, JSON.stringify({ result }));
+    return await this.#mailboxes.deliver(BOX, id, box);
+  }
+
+  /**
+   * Spend `id` on a delivery that could not be read (not JSON, not an HLR
+   * result, too large): the waiting lookup fails, and the id is dead.
+   */
+  async spoil(id: string): Promise<boolean> {
+    const box = await seal(await this.#sealKey(), id, JSON.stringify({ spoiled: true }));
     return await this.#mailboxes.deliver(BOX, id, box);
   }
 }

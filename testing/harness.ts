@@ -13,6 +13,7 @@ import { ElicitRequestSchema as V1ElicitRequest } from "@modelcontextprotocol/sd
 import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Logger } from "../core/log.ts";
 import { type RunningServer, startServer } from "../server/mod.ts";
+import type { Store } from "../state/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
 import { DEMO_TOKENS, type FakeOptions, type FakeVertex, startFake } from "./fake/mod.ts";
@@ -48,6 +49,8 @@ export interface HarnessOptions {
   fake?: FakeVertex;
   fakeOptions?: FakeOptions;
   kv?: Deno.Kv | null;
+  /** The money guards' store (default: on `kv`, or in memory). */
+  store?: Store;
   tools?: readonly AnyTool[];
 }
 
@@ -69,6 +72,7 @@ export function startHarness(options: HarnessOptions = {}): Harness {
     tools: options.tools ?? TOOLS,
     logger: new Logger("debug", (line) => logs.push(line)),
     kv: options.kv ?? null,
+    store: options.store,
   });
   const scan = (extra: Iterable<Secret> = []) =>
     findLeaks([...logs, ...printed.slice(printedFrom)], [...secretsOf(fake), ...extra]);
@@ -97,6 +101,8 @@ export interface Pair {
   fake: FakeVertex;
   a: Harness;
   b: Harness;
+  /** The shared KV file. */
+  path: string;
   close(): Promise<void>;
 }
 
@@ -118,6 +124,7 @@ export async function startPair(
     fake,
     a,
     b,
+    path,
     close: async () => {
       await a.close();
       await b.close();

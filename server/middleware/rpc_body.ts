@@ -19,6 +19,40 @@ export function rpcError(
   return c.json({ jsonrpc: "2.0", error: { code, message }, id: null }, status, headers);
 }
 
+/**
+ * The path of the first `__proto__` key a parsed body carries as its own
+ * (JSON.parse makes one): parsers downstream drop it silently, and a dropped
+ * field must not change what a call does (`{"__proto__": {"dryRun": true}}`
+ * is not a dry run). Such a call is refused like any other unknown field.
+ */
+export function prototypeKey(value: unknown): string | undefined {
+  // Iterative, with parent links: arguments may nest deeper than the call stack goes.
+  interface Node {
+    item: object;
+    parent?: Node;
+    key?: string;
+  }
+  const pathOf = (node: Node, last: string) => {
+    const keys = [last];
+    for (let n: Node | undefined = node; n?.key !== undefined; n = n.parent) keys.push(n.key);
+    return keys.reverse().join(".");
+  };
+  if (value === null || typeof value !== "object") return undefined;
+  const stack: Node[] = [{ item: value }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (!Array.isArray(node.item) && Object.hasOwn(node.item, "__proto__")) {
+      return pathOf(node, "__proto__");
+    }
+    for (const [key, child] of Object.entries(node.item)) {
+      if (child !== null && typeof child === "object") {
+        stack.push({ item: child, parent: node, key });
+      }
+    }
+  }
+  return undefined;
+}
+
 const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_/]{0,63}$/;
 
 /** Peek at method and tool name of a single JSON-RPC request. */
@@ -30,6 +64,7 @@ export function peekRpc(body: unknown): RpcBody {
   if (out.method === "tools/call" && params && typeof params === "object") {
     const name = (params as { name?: unknown }).name;
     if (typeof name === "string") out.tool = name.slice(0, 64);
+    out.poisoned = prototypeKey((params as { arguments?: unknown }).arguments);
   }
   return out;
 }
@@ -72,6 +107,10 @@ export function rpcBody(maxBytes: number): MiddlewareHandler<AppEnv> {
       return rpcError(c, 400, -32700, "Parse error: the request body is not valid JSON");
     }
     const rpc = peekRpc(body);
+    if (rpc.poisoned === undefined && prototypeKey(body) !== undefined) {
+      // A `__proto__` key elsewhere than a single call's arguments: refuse the whole request.
+      return rpcError(c, 400, -32602, "Invalid params: __proto__ keys are not accepted");
+    }
     c.set("rpc", rpc);
     // The tool name is logged only once the MCP layer knows it is one of ours.
     c.var.record.rpcMethod = rpc.method;

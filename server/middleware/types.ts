@@ -9,6 +9,8 @@ export interface RpcBody {
   method?: string;
   /** Tool name of a single `tools/call`. */
   tool?: string;
+  /** The path of a `__proto__` key in a single `tools/call`'s arguments. */
+  poisoned?: string;
 }
 
 /** Variables set by the middlewares, in the order they run. */
