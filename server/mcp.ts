@@ -3,7 +3,8 @@
  * declarations.
  *
  * - 2026-07-28 requests go to the SDK's strict modern handler
- *   (`createMcpHandler`, `legacy: "reject"`, JSON responses).
+ *   (`createMcpHandler`, `legacy: "reject"`; its default response mode
+ *   answers one JSON body, as no tool sends a message before its result).
  * - 2025-era requests (classified by the SDK's own `isLegacyRequest`) go to a
  *   fresh stateless `WebStandardStreamableHTTPServerTransport` with JSON
  *   responses. The SDK's built-in fallback would answer with SSE, committing
@@ -57,6 +58,7 @@ import {
   asServiceError,
   type AuthLinks,
   type FieldIssue,
+  readableLine,
   ServiceError,
   toEnvelope,
 } from "../core/errors.ts";
@@ -288,19 +290,24 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         const scope = (error.facts.requiredScope as Scope | undefined) ?? tool.scope;
         exchange.httpFailure = { error, scope };
       }
+      // A readable line first, the envelope second (see `readableLine`): the model of a
+      // client that only shows the first block still reads the code and the message.
       return {
-        content: [{
-          type: "text",
-          text: JSON.stringify(toEnvelope(error, exchange.requestId, links)),
-        }],
+        content: [
+          { type: "text", text: readableLine(error) },
+          { type: "text", text: JSON.stringify(toEnvelope(error, exchange.requestId, links)) },
+        ],
         isError: true,
       };
     }
   };
 
+  // No `responseMode`: the default ("auto") answers one JSON body unless a handler sends a
+  // related message before its result, which no tool here does, so the response is still
+  // built only once the tool is done and an upstream 401 can still become HTTP 401.
+  // (`responseMode: "json"` would do the same and print a warning at every start.)
   const modern = createMcpHandler(factory, {
     legacy: "reject",
-    responseMode: "json",
     maxRequestBodySize: options.maxBodyBytes,
   });
 
