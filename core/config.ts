@@ -37,10 +37,17 @@ export interface Config {
   /** Estimated spend per token and 24 hours, in micro-euros; 0: no cap. */
   smsDailySpendCapMicros: number;
   smsRequireConfirmation: boolean;
+  /** `off`, or the outcome VertexSMS simulates for every send (its `testMode`). */
+  smsTestMode: SmsTestMode;
   /** Master secret shared by every instance; empty: see `principal.ts` `resolveSecret`. */
   stateSecret: string;
   logLevel: LogLevel;
 }
+
+/** Values of `SMS_TEST_MODE`. */
+export const SMS_TEST_MODES = ["off", "delivered", "failed"] as const;
+/** One of {@link SMS_TEST_MODES}. */
+export type SmsTestMode = typeof SMS_TEST_MODES[number];
 
 /** Log levels, least to most severe. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -297,6 +304,14 @@ export const VARIABLES = {
     meaning:
       "`true`: clients that cannot ask the user must pass a dry run's `confirmationToken` to `send_sms`",
     parse: bool,
+  },
+  SMS_TEST_MODE: {
+    key: "smsTestMode",
+    default: "off",
+    expected: 'one of "off", "delivered", "failed"',
+    meaning:
+      "a sandbox: `delivered` or `failed` sends every SMS to VertexSMS with `testMode` `1` or `2`, so VertexSMS simulates that outcome and no real SMS is sent; results and quotes say `simulated: true`",
+    parse: oneOf(SMS_TEST_MODES),
   },
   STATE_SECRET: {
     key: "stateSecret",

@@ -32,6 +32,7 @@ import {
   type SenderRequest,
   type SmsAccepted,
   type SmsRequest,
+  TEST_MODE,
 } from "./shapes.ts";
 
 /** Options shared by every call of one client. */
@@ -101,7 +102,9 @@ export class VertexClient {
       this.#call(ENDPOINTS[name], path, body, creds);
     return {
       sendSms: async (sms) => {
-        const answer = await call("sendSms", "/sms", dropUndefined({ ...sms }));
+        const { simulate, ...fields } = sms;
+        const body = { ...fields, testMode: simulate ? TEST_MODE[simulate] : undefined };
+        const answer = await call("sendSms", "/sms", dropUndefined(body));
         const ids = parseJson(answer, z.array(digits).min(1), "POST /sms");
         const amount = Number(answer.headers.get("x-vertexsms-amount-sent"));
         return {
