@@ -42,6 +42,7 @@ import {
   createMcpHandler,
   createRequestStateCodec,
   type ElicitRequestFormParams,
+  type Icon,
   inputRequired,
   type InputRequiredResult,
   inputResponse,
@@ -82,12 +83,26 @@ export interface Exchange {
   idempotencyKey?: string;
   /** Set by a tool call whose failure must be answered at HTTP level. */
   httpFailure?: { error: ServiceError; scope: Scope };
+  /**
+   * The tools this request may list and call (its URL's toolset); all when
+   * absent. Any other name is refused as an unknown tool, before any upstream call.
+   */
+  toolset?: { names: ReadonlySet<string>; narrowed: boolean };
+}
+
+/** What `serverInfo` shows besides name and version (both eras). */
+export interface ServerIdentity {
+  title: string;
+  description: string;
+  websiteUrl: string;
+  icons: Icon[];
 }
 
 /** Everything the endpoint needs, given once at start-up. */
 export interface McpEndpointOptions {
   name: string;
   version: string;
+  identity: ServerIdentity;
   tools: readonly AnyTool[];
   services: ToolServices;
   vertex: VertexClient;
@@ -111,6 +126,13 @@ const INSTRUCTIONS =
   "VertexSMS tools: send SMS, read SMS rates, register sender IDs, run HLR lookups and read " +
   "mobile-network metadata with the user's VertexSMS token. send_sms and lookup_hlr cost money: " +
   "check the price with get_sms_rates and confirm with the user before sending.";
+
+/**
+ * How long a client may treat `tools/list` and `server/discover` as fresh
+ * (2026-07-28 cache hints): both change only when a new version is deployed,
+ * so an hour bounds how long a client keeps the old list after an upgrade.
+ */
+export const LIST_TTL_MS = 3_600_000;
 
 /** Key of the confirmation in `inputRequests` / `inputResponses`. */
 const CONFIRM_KEY = "confirm";
@@ -168,7 +190,15 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     annotations: { title: tool.title, ...tool.annotations },
   }));
   const outputJson = new Map(listed.map((t) => [t.name, t.outputSchema]));
-  const serverInfo = { name: options.name, version: options.version };
+  // The list one toolset shows, built once per toolset (its name set is shared by its requests).
+  const listedFor = new WeakMap<ReadonlySet<string>, Tool[]>();
+  const listOf = (names: ReadonlySet<string> | undefined): Tool[] => {
+    if (names === undefined) return listed;
+    let list = listedFor.get(names);
+    if (!list) listedFor.set(names, list = listed.filter((t) => names.has(t.name)));
+    return list;
+  };
+  const serverInfo = { name: options.name, version: options.version, ...options.identity };
   const stateKey = deriveKey(options.secret, "request-state");
   const stateCodec = memo(async () =>
     createRequestStateCodec<ConfirmState>({
@@ -208,18 +238,30 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
 
   const factory = ({ authInfo }: { authInfo?: AuthInfo }): Server => {
     const exchange = exchangeOf(authInfo);
+    const allowed = exchange.toolset?.names;
     const server = new Server(serverInfo, {
       capabilities: { tools: { listChanged: false } },
       instructions: INSTRUCTIONS,
       requestState: { verify: verifyState },
+      // The same for every caller of a URL, so shared caches may keep it; a list narrowed
+      // by the X-MCP-Tools header depends on a request header a cache key does not hold.
+      cacheHints: {
+        "tools/list": {
+          ttlMs: LIST_TTL_MS,
+          cacheScope: exchange.toolset?.narrowed ? "private" : "public",
+        },
+        "server/discover": { ttlMs: LIST_TTL_MS, cacheScope: "public" },
+      },
     });
-    server.setRequestHandler("tools/list", () => ({ tools: listed }));
+    server.setRequestHandler("tools/list", () => ({ tools: listOf(allowed) }));
     server.setRequestHandler("tools/call", async (request, ctx) => {
-      const tool = byName.get(request.params.name);
+      const name = request.params.name;
+      const tool = allowed === undefined || allowed.has(name) ? byName.get(name) : undefined;
       if (!tool) {
+        // The SDK's own answer to an unknown name (McpServer), also for a tool of another URL.
         throw new ProtocolError(
           ProtocolErrorCode.InvalidParams,
-          `Unknown tool: ${request.params.name.slice(0, 64)}`,
+          `Tool ${name.slice(0, 64)} not found`,
         );
       }
       exchange.record.tool = tool.name;

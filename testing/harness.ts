@@ -133,8 +133,14 @@ export async function startPair(
 /** A connected client of either era, with the calls the suite uses. */
 export interface Connected {
   era: "2025" | "2026";
-  // deno-lint-ignore no-explicit-any
-  client: { callTool(params: any): Promise<any>; listTools(): Promise<any> };
+  client: {
+    // deno-lint-ignore no-explicit-any
+    callTool(params: any): Promise<any>;
+    // deno-lint-ignore no-explicit-any
+    listTools(): Promise<any>;
+    /** `serverInfo`, as `initialize` (2025) or `server/discover` (2026) gave it. */
+    getServerVersion(): Record<string, unknown> | undefined;
+  };
   close(): Promise<void>;
 }
 
