@@ -80,7 +80,10 @@ JSON
   FAKE_PORT=$FAKE_PORT FAKE_TOOL=$tool FAKE_ARGS=$args FAKE_LOG="$out/fake-gemini.jsonl" \
     timeout 120 node "$HERE/fake-gemini.mjs" &
   local fake=$!
-  sleep 1
+  for _ in $(seq 1 40); do
+    curl -s -o /dev/null "http://127.0.0.1:$FAKE_PORT/" && break
+    sleep 0.25
+  done
   (cd "$out/cwd" && HOME="$out/home" GEMINI_API_KEY=fake-key \
     GOOGLE_GEMINI_BASE_URL="http://127.0.0.1:$FAKE_PORT" NO_BROWSER=1 \
     timeout 90 node "$GEMINI_JS" -p "Use the vertexsms tool $tool." --yolo --output-format json \
