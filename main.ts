@@ -62,7 +62,18 @@ if (import.meta.main) {
     public_url: server.url,
     upstream: config.vertexApiUrl,
     kv: kv ? "on" : "off",
+    sms_test_mode: config.smsTestMode,
   });
+  if (config.smsTestMode !== "off") {
+    logger.warn("SMS test mode", {
+      sms_test_mode: config.smsTestMode,
+      hint: `every send_sms goes to VertexSMS with testMode ${
+        config.smsTestMode === "delivered"
+          ? "1 (simulated as delivered)"
+          : "2 (simulated as failed)"
+      }: no real SMS is sent; unset SMS_TEST_MODE to send for real`,
+    });
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {

@@ -322,6 +322,14 @@ for (const { era, connect } of CLIENTS) {
           assert.equal(result.isError, true, label);
           assert.equal(result.structuredContent, undefined, `${label}: no structuredContent`);
           const envelope = envelopeOf(result);
+          // One readable line first (what a model sees when its client shows one block),
+          // the envelope second: Gemini CLI parses a JSON first block into structuredContent.
+          assert.equal(
+            result.content[0].text,
+            `Error ${kase.code}: ${String(envelope.message).replace(/\s+/g, " ").trim()}`,
+            `${label}: readable first line`,
+          );
+          assert.throws(() => JSON.parse(result.content[0].text), SyntaxError, label);
           const auth = kase.code.startsWith("AUTH_") ? AUTH_LINK_KEYS : [];
           checkEnvelope(
             envelope,

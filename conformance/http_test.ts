@@ -19,16 +19,54 @@ Deno.test("GET /healthz answers without auth or upstream call", async () => {
   }
 });
 
-Deno.test("GET and DELETE /mcp answer 405 with Allow: POST", async () => {
+const OTHER_METHODS = ["GET", "DELETE", "HEAD", "PUT", "PATCH", "OPTIONS"];
+
+Deno.test("authentication before method: without a token every method gets POST's 401", async () => {
   const h = startHarness();
   try {
-    for (const method of ["GET", "DELETE"]) {
+    const post = await rpc(h.mcpUrl, LIST);
+    assert.equal(post.status, 401);
+    const challenge = post.headers.get("www-authenticate");
+    assert.ok(challenge?.startsWith("Bearer resource_metadata="));
+    await post.body?.cancel();
+    for (const path of ["/mcp", "/mcp/readonly"]) {
+      for (const method of OTHER_METHODS) {
+        const res = await fetch(`${h.server.url}${path}`, {
+          method,
+          headers: { Accept: "text/event-stream" },
+        });
+        const label = `${method} ${path}`;
+        assert.equal(res.status, 401, label);
+        assert.equal(res.headers.get("allow"), null, `${label}: no Allow before authentication`);
+        const expected = path === "/mcp"
+          ? challenge
+          : challenge?.replace("/oauth-protected-resource/mcp", `/oauth-protected-resource${path}`)
+            .replace(/scope="[^"]*"/, 'scope="sms:rates hlr:lookup numbers:read"');
+        assert.equal(res.headers.get("www-authenticate"), expected, label);
+        if (method === "HEAD") {
+          assert.equal(await res.text(), "", label);
+        } else {
+          assert.equal((await res.json()).error.code, "AUTH_REQUIRED", label);
+        }
+      }
+    }
+    assert.equal(h.fake.requests.length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("authenticated, any method but POST answers 405 with Allow: POST", async () => {
+  const h = startHarness();
+  try {
+    for (const method of OTHER_METHODS) {
       const res = await fetch(h.mcpUrl, {
         method,
         headers: { Authorization: `Bearer ${DEMO_TOKENS.full}` },
       });
       assert.equal(res.status, 405, method);
       assert.equal(res.headers.get("allow"), "POST");
+      assert.equal(res.headers.get("www-authenticate"), null);
       await res.body?.cancel();
     }
   } finally {

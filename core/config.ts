@@ -39,10 +39,17 @@ export interface Config {
   smsRequireConfirmation: boolean;
   /** PIN texts per hour, per token and per number; 0: no limit. */
   pinTextsPerHour: number;
+  /** `off`, or the outcome VertexSMS simulates for every send (its `testMode`). */
+  smsTestMode: SmsTestMode;
   /** Master secret shared by every instance; empty: see `principal.ts` `resolveSecret`. */
   stateSecret: string;
   logLevel: LogLevel;
 }
+
+/** Values of `SMS_TEST_MODE`. */
+export const SMS_TEST_MODES = ["off", "delivered", "failed"] as const;
+/** One of {@link SMS_TEST_MODES}. */
+export type SmsTestMode = typeof SMS_TEST_MODES[number];
 
 /** Log levels, least to most severe. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -310,6 +317,14 @@ export const VARIABLES = {
     expected: "an integer between 0 and 100000",
     meaning: "`register_msisdn_sender` PIN texts per hour, per token and per number (0: no limit)",
     parse: integer(0, 100_000),
+  },
+  SMS_TEST_MODE: {
+    key: "smsTestMode",
+    default: "off",
+    expected: 'one of "off", "delivered", "failed"',
+    meaning:
+      "a sandbox: `delivered` or `failed` sends every SMS to VertexSMS with `testMode` `1` or `2`, so VertexSMS simulates that outcome and no real SMS is sent; results and quotes say `simulated: true`",
+    parse: oneOf(SMS_TEST_MODES),
   },
   STATE_SECRET: {
     key: "stateSecret",

@@ -31,6 +31,7 @@ Deno.test("defaults match the documented table", () => {
   assert.equal(config.smsDailySpendCapMicros, 0, "no spend cap by default");
   assert.equal(config.smsRequireConfirmation, false);
   assert.equal(config.pinTextsPerHour, 5);
+  assert.equal(config.smsTestMode, "off", "real sends by default");
   assert.equal(config.stateSecret, "");
 });
 
@@ -46,6 +47,8 @@ Deno.test("money settings: caps in EUR become micro-euros; 0 switches limits off
   assert.equal(config.smsRequireConfirmation, true);
   assert.equal(config.stateSecret, "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s");
   assert.equal(loadConfig({ SMS_DAILY_SPEND_CAP_EUR: "0" }).smsDailySpendCapMicros, 0);
+  assert.equal(loadConfig({ SMS_TEST_MODE: "delivered" }).smsTestMode, "delivered");
+  assert.equal(loadConfig({ SMS_TEST_MODE: "failed" }).smsTestMode, "failed");
 });
 
 Deno.test("PUBLIC_URL is normalised: lower-case host, no trailing slash", () => {
@@ -90,6 +93,7 @@ const INVALID: Record<VariableName, string> = {
   SMS_DAILY_SPEND_CAP_EUR: "€25",
   SMS_REQUIRE_CONFIRMATION: "maybe",
   PIN_TEXTS_PER_HOUR: "5/h",
+  SMS_TEST_MODE: "on",
   STATE_SECRET: "too-short-to-sign-anything",
   LOG_LEVEL: "verbose",
 };

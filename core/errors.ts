@@ -177,6 +177,16 @@ export interface ErrorEnvelope {
   };
 }
 
+/**
+ * The readable first line of a tool-level error: `Error <CODE>: <message>`,
+ * whitespace collapsed to one line. Never JSON: some clients (Gemini CLI)
+ * parse a JSON first text block into `structuredContent` and then reject it
+ * against the tool's output schema, hiding the error from their model.
+ */
+export function readableLine(err: ServiceError): string {
+  return `Error ${err.code}: ${err.message.replace(/\s+/g, " ").trim()}`;
+}
+
 /** The single formatter from error to envelope. */
 export function toEnvelope(err: ServiceError, requestId: string, links: AuthLinks): ErrorEnvelope {
   const f = err.facts;

@@ -28,6 +28,7 @@ VertexSMS MCP server (demo: embedded fake VertexSMS, nothing is really sent or b
 
   MCP endpoint   ${mcp}
   metadata       ${url}/.well-known/oauth-protected-resource/mcp
+  toolsets       ${mcp}/readonly, ${mcp}/x/sms:rates,numbers:read, … (fewer tools per URL)
 
   Demo tokens (send as "Authorization: Bearer <token>"):
 ${tokens}

@@ -1,13 +1,17 @@
 /**
- * The README's generated tables: tools, scopes, errors, configuration and
- * the official conformance runner's scenarios, rendered from the
- * declarations (never kept by hand). `deno task readme`
+ * The README's generated tables: tools, scopes, toolset URLs, errors,
+ * configuration and both official conformance runners' scenarios, rendered
+ * from the declarations and baselines (never kept by hand). `deno task readme`
  * rewrites them; `readme_test.ts` fails when the README disagrees.
  */
 import { PLATFORM_VARIABLES, VARIABLES } from "../core/config.ts";
 import { CATALOG } from "../core/errors.ts";
-import { SCOPES, TOOLS } from "../tools/mod.ts";
+import { Toolsets } from "../server/toolsets.ts";
+import { ALL_SCOPES, SCOPES, TOOLS } from "../tools/mod.ts";
 import official from "../conformance/official/expected_failures.json" with { type: "json" };
+import official2026 from "../conformance/official/expected_failures_2026.json" with {
+  type: "json",
+};
 
 const yesNo = (b: boolean) => (b ? "yes" : "no");
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -55,24 +59,51 @@ export function configTable(): string {
   return ["| variable | default | meaning |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
-/** The official conformance runner's scenarios: those that must pass, then the expected failures. */
-export function officialTable(): string {
+/** A conformance baseline: scenarios that must pass, then the expected failures. */
+function baselineTable(
+  baseline: { must_pass: string[]; expected_failures: Record<string, string> },
+): string {
   const rows = [
-    ...official.must_pass.map((s) => `| \`${s}\` | passes (required) | |`),
-    ...Object.entries(official.expected_failures).map(([s, why]) =>
+    ...baseline.must_pass.map((s) => `| \`${s}\` | passes (required) | |`),
+    ...Object.entries(baseline.expected_failures).map(([s, why]) =>
       `| \`${s}\` | expected failure | ${cell(why)} |`
     ),
   ];
-  return ["| scenario | result | why |", "| --- | --- | --- |", ...rows].join("\n");
+  return ["| scenario or check | result | why |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
+/** The 0.1 runner's 2025 scenarios. */
+export function officialTable(): string {
+  return baselineTable(official);
+}
+
+/** The 0.2 runner's 2026-07-28 scenarios (and single checks). */
+export function official2026Table(): string {
+  return baselineTable(official2026);
+}
+
+/** The toolset URLs: every tool, the read-only ones, and one per scope. */
+export function toolsetTable(): string {
+  const toolsets = new Toolsets(TOOLS);
+  const paths = ["/mcp", "/mcp/readonly", ...ALL_SCOPES.map((s) => `/mcp/x/${s}`)];
+  const rows = paths.map((path) => {
+    const set = toolsets.forPath(path);
+    if (!set) throw new Error(`no toolset at ${path}`);
+    const tools = set.tools.map((t) => `\`${t.name}\``).join(", ");
+    return `| \`${path}\` | ${tools} | ${set.scopes.map((s) => `\`${s}\``).join(" ")} |`;
+  });
+  return ["| URL path | tools | scopes it asks for |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
 /** Every generated block, by marker name. */
 export const BLOCKS: Record<string, () => string> = {
   tools: toolTable,
   scopes: scopeTable,
+  toolsets: toolsetTable,
   errors: errorTable,
   config: configTable,
   official: officialTable,
+  "official-2026": official2026Table,
 };
 
 /** Replace each `<!-- generated:name -->…<!-- /generated:name -->` block. */

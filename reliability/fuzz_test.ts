@@ -3,7 +3,9 @@
  * envelopes, headers, every tool's arguments and the HLR callback route.
  * Every case must be answered with a 4xx or a structured error (a JSON-RPC
  * error, or a tool result whose envelope is not INTERNAL_ERROR) — never a
- * 5xx, a hang or a crash — and nothing may reach `Object.prototype`.
+ * 5xx, a hang or a crash — and nothing may reach `Object.prototype`. Every
+ * error result is also checked as Gemini CLI would read it (`checkErrorResult`):
+ * a readable first line that does not parse as JSON, the envelope second.
  *
  * Values are generated as JSON text, so nesting can go 100,000 deep and keys
  * such as `__proto__` arrive as the server would really receive them.
@@ -11,7 +13,14 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { TOOLS } from "../tools/mod.ts";
-import { DEMO_TOKENS, type Harness, MODERN, startHarness } from "../testing/harness.ts";
+import {
+  checkErrorResult,
+  DEMO_TOKENS,
+  type Harness,
+  MODERN,
+  startHarness,
+  type ToolResultLike,
+} from "../testing/harness.ts";
 import { SAMPLE_ARGS, SAMPLE_HLR_CALLBACK } from "../testing/samples.ts";
 
 /** Generated cases per property (at least 10,000 in all). */
@@ -186,9 +195,15 @@ function judge(body: unknown): Omit<Verdict, "status"> {
     if (message?.error && typeof message.error.code === "number") {
       kind = "json-rpc error";
     } else if (message?.result && typeof message.result === "object") {
-      const result = message.result as { isError?: boolean; content?: { text?: string }[] };
+      const result = message.result as ToolResultLike;
       if (result.isError) {
-        const code = JSON.parse(result.content?.[0]?.text ?? "{}")?.error?.code;
+        // Readable first line, envelope second, nothing Gemini CLI could misread.
+        let code: unknown;
+        try {
+          code = checkErrorResult(result).code;
+        } catch (error) {
+          return { kind: "other", problem: `malformed error result: ${(error as Error).message}` };
+        }
         if (typeof code !== "string") return { kind: "other", problem: "isError without envelope" };
         if (code === "INTERNAL_ERROR") return { kind: "other", problem: "INTERNAL_ERROR" };
         kind = "tool error";

@@ -195,3 +195,47 @@ Deno.test("a second instance on the same KV database with another STATE_SECRET r
     await Deno.remove(path).catch(() => {});
   }
 });
+
+Deno.test("start-up: only JSON lines; SMS_TEST_MODE is named in `listening` and warned about", async () => {
+  const fake = startFake();
+  const main = spawnMain({ VERTEXSMS_API_URL: fake.url, SMS_TEST_MODE: "delivered" });
+  try {
+    const listening = await main.line("listening");
+    assert.equal(listening.sms_test_mode, "delivered");
+    const warning = await main.line("SMS test mode");
+    assert.equal(warning.level, "warn");
+    assert.match(String(warning.hint), /testMode 1 .*no real SMS/);
+    const port = Number(String(listening.address).split(":").pop());
+    const res = await modernCall(`http://127.0.0.1:${port}/mcp`, "send_sms", {
+      to: "+37069912345",
+      from: "VertexSMS",
+      message: "sandbox",
+    }, AUTH);
+    const { result } = await res.json();
+    assert.equal(result.structuredContent.simulated, true, JSON.stringify(result));
+    assert.equal(fake.requests.find((r) => r.path === "/sms")?.testMode, "1");
+    main.child.kill("SIGTERM");
+    await main.child.status;
+    await main.done;
+    // Nothing but the server's own JSON lines: no SDK warning (responseMode) on start.
+    const other = main.lines.filter((l) => l.trim() !== "" && !l.startsWith("{"));
+    assert.deepEqual(other, []);
+  } finally {
+    await main.reap();
+    await fake.shutdown();
+  }
+});
+
+Deno.test("start-up without SMS_TEST_MODE: `listening` says off, no test-mode warning", async () => {
+  const main = spawnMain({});
+  try {
+    assert.equal((await main.line("listening")).sms_test_mode, "off");
+    main.child.kill("SIGTERM");
+    await main.child.status;
+    await main.done;
+    const lines = main.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).msg);
+    assert.ok(!lines.includes("SMS test mode"), lines.join(", "));
+  } finally {
+    await main.reap();
+  }
+});

@@ -2,14 +2,18 @@
  * The HTTP application: routes and the small middlewares in front of them.
  *
  *   every route   request id → access log
- *   /mcp          CORS (preflight answered first) → 405 for GET/DELETE →
- *                 Origin/Host check → bearer token (+ per-IP limit without one) →
- *                 JSON body (413/415/400) → 401 without a token → MCP endpoint
- *   discovery     RFC 9728 metadata, `Access-Control-Allow-Origin: *`
+ *   /mcp, /mcp/readonly, /mcp/x/{scopes}
+ *                 CORS (preflight answered first) → toolset of the path (404 for an
+ *                 unknown scope) and of `X-MCP-Tools` → Origin/Host check → bearer
+ *                 token (+ per-IP limit without one) → any method but POST: 401
+ *                 without a token, else 405 → JSON body (413/415/400) → 401 without
+ *                 a token → MCP endpoint
+ *   discovery     RFC 9728 metadata per MCP path, `Access-Control-Allow-Origin: *`
+ *   /icon.svg     the icon `serverInfo` names, long-cached
  *   callbacks     HLR results for waiting `lookup_hlr` calls
  */
 import { readRequestBody } from "@modelcontextprotocol/server";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { ipRestriction } from "hono/ip-restriction";
 import { requestId } from "hono/request-id";
@@ -17,10 +21,16 @@ import { type Config, configWarnings, isLoopbackHost } from "../core/config.ts";
 import { type AuthLinks, ServiceError } from "../core/errors.ts";
 import { createPrincipalHasher, deriveKey, memo } from "../core/keys.ts";
 import { Logger } from "../core/log.ts";
-import { ALL_SCOPES } from "../core/scopes.ts";
 import { aesKey } from "../core/seal.ts";
 import { nameRequestSpan } from "../core/telemetry.ts";
-import { SERVER_NAME, VERSION } from "../core/version.ts";
+import {
+  ICON_PATH,
+  SERVER_DESCRIPTION,
+  SERVER_NAME,
+  SERVER_TITLE,
+  VERSION,
+  WEBSITE_URL,
+} from "../core/version.ts";
 import { Money } from "../money/mod.ts";
 import { HlrBroker, RatesCache } from "../services/mod.ts";
 import {
@@ -35,9 +45,16 @@ import {
 import type { AnyTool } from "../tools/mod.ts";
 import { parseHlrCallback, VertexClient } from "../vertex/mod.ts";
 import { bearerChallenge } from "./challenge.ts";
+import { serveIcon } from "./icon.ts";
 import { createMcpEndpoint, type Exchange } from "./mcp.ts";
 import { accessLog } from "./middleware/access_log.ts";
-import { bearerToken, requireToken, VouchedTokens } from "./middleware/auth.ts";
+import {
+  bearerToken,
+  type ChallengeOptions,
+  postOnly,
+  requireToken,
+  VouchedTokens,
+} from "./middleware/auth.ts";
 import { batchPolicy } from "./middleware/batch.ts";
 import { clientIp } from "./middleware/client_ip.ts";
 import { errorResponse } from "./middleware/error_response.ts";
@@ -45,6 +62,7 @@ import { originCheck } from "./middleware/origin.ts";
 import { FixedWindowLimiter } from "./middleware/rate_limit.ts";
 import { rpcBody, rpcError } from "./middleware/rpc_body.ts";
 import type { AppEnv } from "./middleware/types.ts";
+import { MCP_ROUTES, TOOLS_HEADER, type Toolset, Toolsets } from "./toolsets.ts";
 
 /** What {@link createApp} needs. */
 export interface AppOptions {
@@ -96,6 +114,7 @@ const MCP_CORS = {
     "Last-Event-ID",
     "Idempotency-Key",
     "X-Request-Id",
+    TOOLS_HEADER,
   ],
   exposeHeaders: [
     "WWW-Authenticate",
@@ -107,6 +126,14 @@ const MCP_CORS = {
   maxAge: 86400,
 };
 
+/** The request's path exactly as sent (not percent-decoded): a toolset's `resource` is that URL. */
+function rawPath(c: Context): string {
+  const url = c.req.url;
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const end = url.search(/[?#]/);
+  return start < 0 ? "/" : url.slice(start, end < 0 ? undefined : end);
+}
+
 /** Build the application for a validated configuration. */
 export function createApp(options: AppOptions): App {
   const { config, tools } = options;
@@ -117,10 +144,10 @@ export function createApp(options: AppOptions): App {
     signinUrl: config.signinUrl,
     tokenUrl: config.tokenUrl,
   };
-  const resource = `${config.publicUrl}/mcp`;
-  const resourceMetadata = `${config.publicUrl}/.well-known/oauth-protected-resource/mcp`;
+  const toolsets = new Toolsets(tools);
+  const metadataUrl = (set: Toolset) =>
+    `${config.publicUrl}/.well-known/oauth-protected-resource${set.path}`;
   const scopes = new Map(tools.map((t) => [t.name, t.scope]));
-  const scopeOf = (name: string) => scopes.get(name);
 
   const vertex = new VertexClient({
     baseUrl: config.vertexApiUrl,
@@ -167,8 +194,25 @@ export function createApp(options: AppOptions): App {
   const endpoint = createMcpEndpoint({
     name: SERVER_NAME,
     version: VERSION,
+    identity: {
+      title: SERVER_TITLE,
+      description: SERVER_DESCRIPTION,
+      websiteUrl: WEBSITE_URL,
+      icons: [{
+        src: `${config.publicUrl}${ICON_PATH}`,
+        mimeType: "image/svg+xml",
+        sizes: ["any"],
+      }],
+    },
     tools,
-    services: { publicUrl: config.publicUrl, callbacksReachable, rates, hlr, money },
+    services: {
+      publicUrl: config.publicUrl,
+      callbacksReachable,
+      rates,
+      hlr,
+      money,
+      smsTestMode: config.smsTestMode,
+    },
     vertex,
     secret,
     links,
@@ -183,13 +227,30 @@ export function createApp(options: AppOptions): App {
     origins.add(`http://localhost:${config.port}`);
     origins.add(`http://127.0.0.1:${config.port}`);
   }
-  const metadata = {
-    resource,
+  /** RFC 9728 metadata of one MCP path: its own `resource`, its tools' scopes. */
+  const metadataOf = (set: Toolset) => ({
+    resource: `${config.publicUrl}${set.path}`,
     authorization_servers: [config.authServer],
     bearer_methods_supported: ["header"],
-    scopes_supported: ALL_SCOPES,
+    scopes_supported: set.scopes,
     resource_name: "VertexSMS",
+  });
+  /** A request's challenge names its URL's metadata and the scopes of the tools it may use. */
+  const challenge: ChallengeOptions = {
+    links,
+    target: (c) => {
+      const set = c.var.toolset;
+      // A header that narrowed the set to nothing still gets its path's scopes named.
+      const named = set.scopes.length > 0 ? set : toolsets.forPath(set.path) ?? set;
+      return {
+        resourceMetadata: metadataUrl(set),
+        allScopes: named.scopes,
+        scopeOf: (name) => set.names.has(name) ? scopes.get(name) : undefined,
+      };
+    },
   };
+  const notFound = (c: Context<AppEnv>) =>
+    c.json({ error: { code: "NOT_FOUND", message: "No such route." } }, 404);
 
   const app = new Hono<AppEnv>();
   app.use("*", requestId({ headerName: "X-Request-Id" }), accessLog(logger));
@@ -205,26 +266,35 @@ export function createApp(options: AppOptions): App {
     );
     return errorResponse(c, internal, links, 500);
   });
-  app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: "No such route." } }, 404));
+  app.notFound(notFound);
 
   app.get("/healthz", (c) => c.json({ status: "ok", version: VERSION }));
+  app.get(ICON_PATH, serveIcon);
 
   const discovery = cors({ origin: "*", allowMethods: ["GET", "OPTIONS"] });
-  for (
-    const path of [
-      "/.well-known/oauth-protected-resource",
-      "/.well-known/oauth-protected-resource/mcp",
-    ]
-  ) {
-    app.use(path, discovery);
-    app.get(path, (c) => c.json(metadata, 200, { "Cache-Control": "public, max-age=3600" }));
+  const WELL_KNOWN = "/.well-known/oauth-protected-resource";
+  // The bare URL is /mcp's (clients differ in which they try); each MCP path has its own.
+  for (const [route, path] of [[WELL_KNOWN, "/mcp"], ...MCP_ROUTES.map((r) => [WELL_KNOWN + r])]) {
+    app.use(route as string, discovery);
+    app.get(route as string, (c) => {
+      const set = toolsets.forPath(path ?? rawPath(c).slice(WELL_KNOWN.length));
+      if (!set) return notFound(c);
+      return c.json(metadataOf(set), 200, { "Cache-Control": "public, max-age=3600" });
+    });
   }
 
   // CORS only concerns browsers, which always send Origin: other clients skip the work.
   const mcpCors = cors({ ...MCP_CORS, origin: (origin) => origins.has(origin) ? origin : null });
-  app.use("/mcp", (c, next) => c.req.header("origin") === undefined ? next() : mcpCors(c, next));
-  app.post(
-    "/mcp",
+  const guards = [
+    // The tools of this URL (an unknown scope is no resource: 404) and of X-MCP-Tools.
+    async (c: Context<AppEnv>, next: () => Promise<void>) => {
+      const set = toolsets.forPath(rawPath(c));
+      if (!set) return notFound(c);
+      const narrowed = toolsets.narrow(set, c.req.header(TOOLS_HEADER));
+      c.set("toolset", "unknown" in narrowed ? set : narrowed);
+      c.set("unknownTools", "unknown" in narrowed ? narrowed.unknown : undefined);
+      await next();
+    },
     originCheck({
       origins,
       hosts: loopback ? ["localhost", "127.0.0.1", "[::1]", publicHost] : undefined,
@@ -237,50 +307,61 @@ export function createApp(options: AppOptions): App {
       principal,
       vouched,
     }),
+    postOnly(challenge),
     rpcBody(config.maxBodyBytes),
     batchPolicy(MAX_BATCH),
-    requireToken({ links, resourceMetadata, allScopes: ALL_SCOPES, scopeOf }),
-    async (c) => {
-      const exchange: Exchange = {
-        token: c.var.token as string,
-        principal: c.var.principal,
-        poisoned: c.var.rpc.poisoned,
-        requestId: c.var.requestId,
-        record: c.var.record,
-        idempotencyKey: c.req.header("idempotency-key"),
-      };
-      const response = await endpoint(c.req.raw, c.var.rpc.body, exchange);
-      c.set("tokenVerdict", exchange.tokenVerdict);
-      const failure = exchange.httpFailure;
-      if (!failure) {
-        // Hono merges headers already on c.res (CORS) into a returned response, but not
-        // ones still pending (X-Request-Id when CORS did not run): set it here.
-        response.headers.set("X-Request-Id", c.var.requestId);
-        return response;
-      }
-      await response.body?.cancel();
-      const { error, scope } = failure;
-      if (error.facts.requiredScope !== undefined) {
-        return errorResponse(c, error, links, 403, {
-          "WWW-Authenticate": bearerChallenge({
-            error: "insufficient_scope",
-            scope,
-            resourceMetadata,
-            errorDescription: `This token lacks the ${scope} scope`,
-          }),
-        });
-      }
-      return errorResponse(c, error, links, 401, {
+    requireToken(challenge),
+  ] as const;
+  const serve = async (c: Context<AppEnv>) => {
+    if (c.var.unknownTools) {
+      const names = c.var.unknownTools.map((n) => JSON.stringify(n.slice(0, 64))).join(", ");
+      return rpcError(c, 400, -32602, `${TOOLS_HEADER} names no tool of this server: ${names}`);
+    }
+    const set = c.var.toolset;
+    const resourceMetadata = metadataUrl(set);
+    const exchange: Exchange = {
+      token: c.var.token as string,
+      principal: c.var.principal,
+      poisoned: c.var.rpc.poisoned,
+      requestId: c.var.requestId,
+      record: c.var.record,
+      idempotencyKey: c.req.header("idempotency-key"),
+      toolset: set,
+    };
+    const response = await endpoint(c.req.raw, c.var.rpc.body, exchange);
+    c.set("tokenVerdict", exchange.tokenVerdict);
+    const failure = exchange.httpFailure;
+    if (!failure) {
+      // Hono merges headers already on c.res (CORS) into a returned response, but not
+      // ones still pending (X-Request-Id when CORS did not run): set it here.
+      response.headers.set("X-Request-Id", c.var.requestId);
+      return response;
+    }
+    await response.body?.cancel();
+    const { error, scope } = failure;
+    if (error.facts.requiredScope !== undefined) {
+      return errorResponse(c, error, links, 403, {
         "WWW-Authenticate": bearerChallenge({
-          error: "invalid_token",
-          errorDescription: "VertexSMS rejected the token",
+          error: "insufficient_scope",
           scope,
           resourceMetadata,
+          errorDescription: `This token lacks the ${scope} scope`,
         }),
       });
-    },
-  );
-  app.all("/mcp", (c) => rpcError(c, 405, -32000, "Method not allowed.", { Allow: "POST" }));
+    }
+    return errorResponse(c, error, links, 401, {
+      "WWW-Authenticate": bearerChallenge({
+        error: "invalid_token",
+        errorDescription: "VertexSMS rejected the token",
+        scope,
+        resourceMetadata,
+      }),
+    });
+  };
+  for (const route of MCP_ROUTES) {
+    app.use(route, (c, next) => c.req.header("origin") === undefined ? next() : mcpCors(c, next));
+    app.all(route, ...guards, serve);
+  }
 
   if (config.hlrCallbackAllowedIps.length > 0) {
     app.use(

@@ -3,7 +3,8 @@
  * declarations.
  *
  * - 2026-07-28 requests go to the SDK's strict modern handler
- *   (`createMcpHandler`, `legacy: "reject"`, JSON responses).
+ *   (`createMcpHandler`, `legacy: "reject"`; its default response mode
+ *   answers one JSON body, as no tool sends a message before its result).
  * - 2025-era requests (classified by the SDK's own `isLegacyRequest`) go to a
  *   fresh stateless `WebStandardStreamableHTTPServerTransport` with JSON
  *   responses. The SDK's built-in fallback would answer with SSE, committing
@@ -41,6 +42,7 @@ import {
   createMcpHandler,
   createRequestStateCodec,
   type ElicitRequestFormParams,
+  type Icon,
   inputRequired,
   type InputRequiredResult,
   inputResponse,
@@ -57,6 +59,7 @@ import {
   asServiceError,
   type AuthLinks,
   type FieldIssue,
+  readableLine,
   ServiceError,
   toEnvelope,
 } from "../core/errors.ts";
@@ -92,12 +95,26 @@ export interface Exchange {
    * sees them, and a dropped field must not change what a call does).
    */
   poisoned?: string;
+  /**
+   * The tools this request may list and call (its URL's toolset); all when
+   * absent. Any other name is refused as an unknown tool, before any upstream call.
+   */
+  toolset?: { names: ReadonlySet<string>; narrowed: boolean };
+}
+
+/** What `serverInfo` shows besides name and version (both eras). */
+export interface ServerIdentity {
+  title: string;
+  description: string;
+  websiteUrl: string;
+  icons: Icon[];
 }
 
 /** Everything the endpoint needs, given once at start-up. */
 export interface McpEndpointOptions {
   name: string;
   version: string;
+  identity: ServerIdentity;
   tools: readonly AnyTool[];
   services: ToolServices;
   vertex: VertexClient;
@@ -120,6 +137,13 @@ const INSTRUCTIONS =
   "VertexSMS tools: send SMS, read SMS rates, register sender IDs, run HLR lookups and read " +
   "mobile-network metadata with the user's VertexSMS token. send_sms and lookup_hlr cost money: " +
   "check the price with get_sms_rates and confirm with the user before sending.";
+
+/**
+ * How long a client may treat `tools/list` and `server/discover` as fresh
+ * (2026-07-28 cache hints): both change only when a new version is deployed,
+ * so an hour bounds how long a client keeps the old list after an upgrade.
+ */
+export const LIST_TTL_MS = 3_600_000;
 
 /** Key of the confirmation in `inputRequests` / `inputResponses`. */
 const CONFIRM_KEY = "confirm";
@@ -180,7 +204,15 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     annotations: { title: tool.title, ...tool.annotations },
   }));
   const outputJson = new Map(listed.map((t) => [t.name, t.outputSchema]));
-  const serverInfo = { name: options.name, version: options.version };
+  // The list one toolset shows, built once per toolset (its name set is shared by its requests).
+  const listedFor = new WeakMap<ReadonlySet<string>, Tool[]>();
+  const listOf = (names: ReadonlySet<string> | undefined): Tool[] => {
+    if (names === undefined) return listed;
+    let list = listedFor.get(names);
+    if (!list) listedFor.set(names, list = listed.filter((t) => names.has(t.name)));
+    return list;
+  };
+  const serverInfo = { name: options.name, version: options.version, ...options.identity };
   const stateKey = deriveKey(options.secret, "request-state");
   const stateCodec = memo(async () =>
     createRequestStateCodec<ConfirmState>({
@@ -223,18 +255,30 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
 
   const factory = ({ authInfo }: { authInfo?: AuthInfo }): Server => {
     const exchange = exchangeOf(authInfo);
+    const allowed = exchange.toolset?.names;
     const server = new Server(serverInfo, {
       capabilities: { tools: { listChanged: false } },
       instructions: INSTRUCTIONS,
       requestState: { verify: verifyState },
+      // The same for every caller of a URL, so shared caches may keep it; a list narrowed
+      // by the X-MCP-Tools header depends on a request header a cache key does not hold.
+      cacheHints: {
+        "tools/list": {
+          ttlMs: LIST_TTL_MS,
+          cacheScope: exchange.toolset?.narrowed ? "private" : "public",
+        },
+        "server/discover": { ttlMs: LIST_TTL_MS, cacheScope: "public" },
+      },
     });
-    server.setRequestHandler("tools/list", () => ({ tools: listed }));
+    server.setRequestHandler("tools/list", () => ({ tools: listOf(allowed) }));
     server.setRequestHandler("tools/call", async (request, ctx) => {
-      const tool = byName.get(request.params.name);
+      const name = request.params.name;
+      const tool = allowed === undefined || allowed.has(name) ? byName.get(name) : undefined;
       if (!tool) {
+        // The SDK's own answer to an unknown name (McpServer), also for a tool of another URL.
         throw new ProtocolError(
           ProtocolErrorCode.InvalidParams,
-          `Unknown tool: ${request.params.name.slice(0, 64)}`,
+          `Tool ${name.slice(0, 64)} not found`,
         );
       }
       exchange.record.tool = tool.name;
@@ -326,19 +370,24 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         const scope = (error.facts.requiredScope as Scope | undefined) ?? tool.scope;
         exchange.httpFailure = { error, scope };
       }
+      // A readable line first, the envelope second (see `readableLine`): the model of a
+      // client that only shows the first block still reads the code and the message.
       return {
-        content: [{
-          type: "text",
-          text: JSON.stringify(toEnvelope(error, exchange.requestId, links)),
-        }],
+        content: [
+          { type: "text", text: readableLine(error) },
+          { type: "text", text: JSON.stringify(toEnvelope(error, exchange.requestId, links)) },
+        ],
         isError: true,
       };
     }
   };
 
+  // No `responseMode`: the default ("auto") answers one JSON body unless a handler sends a
+  // related message before its result, which no tool here does, so the response is still
+  // built only once the tool is done and an upstream 401 can still become HTTP 401.
+  // (`responseMode: "json"` would do the same and print a warning at every start.)
   const modern = createMcpHandler(factory, {
     legacy: "reject",
-    responseMode: "json",
     maxRequestBodySize: options.maxBodyBytes,
   });
 

@@ -11,6 +11,7 @@ import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ElicitRequestSchema as V1ElicitRequest } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import assert from "node:assert/strict";
 import { Logger } from "../core/log.ts";
 import { type RunningServer, startServer } from "../server/mod.ts";
 import type { Store } from "../state/mod.ts";
@@ -139,8 +140,14 @@ export async function startPair(
 /** A connected client of either era, with the calls the suite uses. */
 export interface Connected {
   era: "2025" | "2026";
-  // deno-lint-ignore no-explicit-any
-  client: { callTool(params: any): Promise<any>; listTools(): Promise<any> };
+  client: {
+    // deno-lint-ignore no-explicit-any
+    callTool(params: any): Promise<any>;
+    // deno-lint-ignore no-explicit-any
+    listTools(): Promise<any>;
+    /** `serverInfo`, as `initialize` (2025) or `server/discover` (2026) gave it. */
+    getServerVersion(): Record<string, unknown> | undefined;
+  };
   close(): Promise<void>;
 }
 
@@ -309,10 +316,61 @@ export function modernCall(
   });
 }
 
-/** The error envelope inside an `isError` tool result. */
-export function envelopeOf(result: { content?: { type: string; text?: string }[] }) {
-  const text = result.content?.find((c) => c.type === "text")?.text ?? "{}";
-  return JSON.parse(text).error as Record<string, unknown>;
+/** A tool result as it travels, of either SDK. */
+export interface ToolResultLike {
+  content?: { type: string; text?: string }[];
+  structuredContent?: unknown;
+  isError?: boolean;
+}
+
+/**
+ * What Gemini CLI (0.61.0, `fixStructuredContent` in its MCP transport) puts
+ * into `structuredContent` before its SDK sees the result: when the result has
+ * none, `JSON.parse` of the first content block if that is text and parses.
+ * Its SDK then validates that value against the tool's `outputSchema` even on
+ * `isError`, and replaces the whole result with an MCP error -32602, so the
+ * model never reads the tool's error. `undefined`: Gemini leaves it alone.
+ */
+export function geminiStructuredContent(result: ToolResultLike): unknown {
+  if (result.structuredContent !== undefined && result.structuredContent !== null) {
+    return result.structuredContent;
+  }
+  const first = result.content?.[0];
+  if (first?.type !== "text" || typeof first.text !== "string") return undefined;
+  try {
+    return JSON.parse(first.text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Check the shape of an `isError` tool result: no `structuredContent`, a
+ * first text block that is one readable line (`Error <CODE>: <message>`) and
+ * that Gemini CLI cannot turn into `structuredContent`, then the envelope as
+ * JSON text. Returns the envelope's `error` object; throws on any other shape.
+ */
+export function checkErrorResult(result: ToolResultLike): Record<string, unknown> {
+  assert.equal(result.isError, true, "an isError result");
+  assert.equal(result.structuredContent, undefined, "no structuredContent on an error");
+  const texts = (result.content ?? []).map((c) => c.type === "text" ? c.text : undefined);
+  assert.equal(texts.length, 2, "two content blocks: a readable line, then the envelope");
+  const [line, json] = texts;
+  assert.ok(typeof line === "string" && typeof json === "string", "both blocks are text");
+  const error = JSON.parse(json).error as Record<string, unknown>;
+  const message = String(error.message).replace(/\s+/g, " ").trim();
+  assert.equal(line, `Error ${error.code}: ${message}`, "the first block is the readable line");
+  assert.equal(
+    geminiStructuredContent(result),
+    undefined,
+    "Gemini CLI would copy the first block into structuredContent and reject the result",
+  );
+  return error;
+}
+
+/** The error envelope inside an `isError` tool result (its shape checked: {@link checkErrorResult}). */
+export function envelopeOf(result: ToolResultLike): Record<string, unknown> {
+  return checkErrorResult(result);
 }
 
 /** The HTTP status an SDK client error carries (v1: `code`; v2: `status`). */

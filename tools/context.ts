@@ -6,7 +6,7 @@
  */
 import type { GuardContext, MoneyGuards } from "../money/mod.ts";
 import type { HlrHandover, RatesCaller, RatesSource } from "../services/mod.ts";
-import type { VertexApi } from "../vertex/mod.ts";
+import type { SimulatedOutcome, VertexApi } from "../vertex/mod.ts";
 
 /** Process-wide services a tool may use (never HTTP details). */
 export interface ToolServices {
@@ -20,6 +20,8 @@ export interface ToolServices {
   hlr: HlrHandover;
   /** Idempotency, confirmation, throttles and the spend cap of billable calls. */
   money: MoneyGuards;
+  /** `SMS_TEST_MODE`: `off`, or the outcome VertexSMS simulates for every send. */
+  smsTestMode: "off" | SimulatedOutcome;
 }
 
 /** Everything a tool handler gets for one call. */

@@ -71,6 +71,12 @@ const Input = z.strictObject({
 
 const encodingName = z.enum(["GSM-7", "UCS-2", "8-bit"]);
 
+/** Present only when the server runs in SMS test mode (`SMS_TEST_MODE`). */
+const simulated = z.literal(true).optional().describe(
+  "true: this server runs in SMS test mode; VertexSMS only simulates the send and no real SMS " +
+    "reaches the phone",
+);
+
 /** A message handed to VertexSMS. */
 const Sent = z.object({
   message_id: z.string(),
@@ -78,6 +84,7 @@ const Sent = z.object({
   parts: z.number().int().min(1),
   destination: z.string(),
   encoding: encodingName,
+  simulated,
 });
 
 /** A dry run: the quote, nothing sent. */
@@ -95,6 +102,7 @@ const Quote = z.object({
     "pass as confirmationToken with exactly these arguments to send what was quoted",
   ),
   confirmation_expires_in_seconds: z.number().int(),
+  simulated,
 });
 
 /** The user declined or cancelled the confirmation: nothing sent. */
@@ -122,6 +130,7 @@ function question(
   parts: number,
   encoding: string,
   quote: SmsQuote | null,
+  testMode: boolean,
 ): string {
   const preview = input.message.length > 160 ? `${input.message.slice(0, 157)}...` : input.message;
   const cost = quote?.costEur
@@ -134,6 +143,7 @@ function question(
     `Text: ${JSON.stringify(preview)}`,
     `Parts: ${parts} (${encoding})${input.scheduled ? `, scheduled for ${input.scheduled}` : ""}`,
     `Estimated cost: ${cost}`,
+    ...(testMode ? ["TEST MODE: VertexSMS only simulates this send; no real SMS is sent."] : []),
   ].join("\n");
 }
 
@@ -165,6 +175,9 @@ export const sendSms = defineTool({
   },
   handler: async (input, ctx) => {
     const { dryRun, idempotencyKey, confirmationToken, ...args } = input;
+    const mode = ctx.services.smsTestMode;
+    const simulate = mode === "off" ? undefined : mode;
+    const marked = simulate ? { simulated: true as const } : {};
     const encoding = encodingFor(args.message, args.coding);
     const parts = countParts(args.message, encoding);
     const quote = () => quoteSms(ctx, { to: args.to, correctBy: args.correctBy, parts });
@@ -185,6 +198,7 @@ export const sendSms = defineTool({
         estimated_cost_eur: q.costEur,
         confirmation_token: confirmation.token,
         confirmation_expires_in_seconds: confirmation.expiresInSeconds,
+        ...marked,
       };
     }
     let billed: number | null = null;
@@ -197,7 +211,7 @@ export const sendSms = defineTool({
       confirmationToken,
       recipient: args.correctBy ? `${args.correctBy}:${args.to}` : args.to,
       quote,
-      question: (q) => question(args, parts, encoding, q),
+      question: (q) => question(args, parts, encoding, q, simulate !== undefined),
       declined: (answer) => ({
         status: "not_sent" as const,
         reason: answer === "decline" ? "declined" as const : "cancelled" as const,
@@ -216,6 +230,7 @@ export const sendSms = defineTool({
           correctBy: args.correctBy,
           coding: args.coding,
           expireIn: args.expireIn,
+          simulate,
         });
         billed = accepted.amountSent;
         return {
@@ -224,6 +239,7 @@ export const sendSms = defineTool({
           parts: accepted.amountSent ?? parts,
           destination: args.to,
           encoding,
+          ...marked,
         };
       },
     });

@@ -32,6 +32,7 @@ import {
   type SenderRequest,
   type SmsAccepted,
   type SmsRequest,
+  TEST_MODE,
 } from "./shapes.ts";
 
 /** Options shared by every call of one client. */
@@ -110,15 +111,18 @@ export class VertexClient {
       });
     };
     return {
-      sendSms: (sms) =>
-        call("sendSms", "/sms", dropUndefined({ ...sms }), (answer) => {
+      sendSms: (sms) => {
+        const { simulate, ...fields } = sms;
+        const body = { ...fields, testMode: simulate ? TEST_MODE[simulate] : undefined };
+        return call("sendSms", "/sms", dropUndefined(body), (answer) => {
           const ids = parseJson(answer, z.array(digits).min(1), "POST /sms");
           const amount = Number(answer.headers.get("x-vertexsms-amount-sent"));
           return {
             messageIds: ids,
             amountSent: Number.isInteger(amount) && amount > 0 ? amount : null,
           };
-        }),
+        });
+      },
       getRates: () =>
         call(
           "rates",

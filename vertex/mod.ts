@@ -21,6 +21,7 @@ export {
   type Prefix,
   type Rate,
   type SenderRequest,
+  type SimulatedOutcome,
   type SmsAccepted,
   type SmsRequest,
   VERTEX_CODES,

@@ -184,7 +184,15 @@ export interface SmsRequest {
   correctBy?: string;
   coding?: 0 | 1 | 2;
   expireIn?: number;
+  /** Ask VertexSMS to simulate the send (its `testMode`): no SMS reaches a phone. */
+  simulate?: SimulatedOutcome;
 }
+
+/** The outcome VertexSMS simulates for a test-mode send. */
+export type SimulatedOutcome = "delivered" | "failed";
+
+/** `testMode` of `POST /sms`: `"1"` simulates a delivered message, `"2"` a failed one. */
+export const TEST_MODE: Record<SimulatedOutcome, "1" | "2"> = { delivered: "1", failed: "2" };
 
 /** The answer of `POST /sms`. */
 export interface SmsAccepted {

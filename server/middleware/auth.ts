@@ -1,10 +1,13 @@
 /**
- * Bearer authentication, in two steps around the body parser:
- * {@link bearerToken} reads the `Authorization` header and rate-limits, per
- * client address, requests without a valid token (cheaply, before any body
- * is read); {@link requireToken} answers those without one with the 401
- * `AUTH_REQUIRED` envelope, narrowing the challenge's `scope` to the tool
- * the request names.
+ * Bearer authentication, in steps around the body parser:
+ * {@link bearerToken} reads the `Authorization` header and rate-limits
+ * requests without a valid one, per client address (cheaply, before any body
+ * is read);
+ * {@link postOnly} answers every other method — 401 without a token
+ * (authentication comes before the method: clients probe `GET /mcp` for the
+ * challenge), 405 `Allow: POST` with one; {@link requireToken} answers a POST
+ * without a token with the 401 `AUTH_REQUIRED` envelope, narrowing the
+ * challenge's `scope` to the tool the request names.
  *
  * The token is never checked here: VertexSMS is the gatekeeper. But tokens
  * VertexSMS rejected (401) are counted per address in a window of the same
@@ -19,6 +22,7 @@ import { bearerChallenge } from "../challenge.ts";
 import { clientIp } from "./client_ip.ts";
 import { errorResponse } from "./error_response.ts";
 import type { FixedWindowLimiter } from "./rate_limit.ts";
+import { rpcError } from "./rpc_body.ts";
 import type { AppEnv } from "./types.ts";
 
 /** RFC 6750 `b64token`. */
@@ -30,14 +34,21 @@ export function parseBearer(header: string | undefined): string | undefined {
   return BEARER.exec(header)?.[1];
 }
 
+/** What the 401 challenge names for one request (its URL's protected resource). */
+export interface ChallengeTarget {
+  /** `<PUBLIC_URL>/.well-known/oauth-protected-resource<path>` of the requested path. */
+  resourceMetadata: string;
+  /** The scopes of the tools this request may use (the challenge's default `scope`). */
+  allScopes: readonly string[];
+  /** The scope of a tool this request may use, when `name` is one. */
+  scopeOf: (name: string) => string | undefined;
+}
+
 /** What the 401 challenge needs to know. */
 export interface ChallengeOptions {
   links: AuthLinks;
-  /** `<PUBLIC_URL>/.well-known/oauth-protected-resource/mcp`. */
-  resourceMetadata: string;
-  allScopes: readonly string[];
-  /** The scope of a tool, when `name` is one. */
-  scopeOf: (name: string) => string | undefined;
+  /** The protected resource a request addresses (it depends on the path). */
+  target: (c: Context<AppEnv>) => ChallengeTarget;
 }
 
 /** Tokens VertexSMS accepted recently, by keyed hash (bounded, oldest first out). */
@@ -124,28 +135,48 @@ export function bearerToken(options: BearerOptions): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** The scope a request needs: its tool's scope when it names one, else all. */
-export function requestedScope(c: Context<AppEnv>, options: ChallengeOptions): string {
+/** The scope a request needs: its tool's scope when it names one, else all of its URL's. */
+export function requestedScope(c: Context<AppEnv>, target: ChallengeTarget): string {
   const headerMethod = c.req.header("mcp-method");
   const name = headerMethod === "tools/call" ? c.req.header("mcp-name") : c.var.rpc?.tool;
-  const scope = name === undefined ? undefined : options.scopeOf(name);
-  return scope ?? options.allScopes.join(" ");
+  const scope = name === undefined ? undefined : target.scopeOf(name);
+  return scope ?? target.allScopes.join(" ");
+}
+
+/** The 401 `AUTH_REQUIRED` answer, with the challenge of the request's resource. */
+export function authRequired(c: Context<AppEnv>, options: ChallengeOptions): Response {
+  const target = options.target(c);
+  const error = new ServiceError(
+    "AUTH_REQUIRED",
+    "A VertexSMS API token is required. Send it as `Authorization: Bearer <token>` on every request " +
+      "(create one in the VertexSMS dashboard under Settings → API), or connect with OAuth.",
+  );
+  return errorResponse(c, error, options.links, 401, {
+    "WWW-Authenticate": bearerChallenge({
+      scope: requestedScope(c, target),
+      resourceMetadata: target.resourceMetadata,
+    }),
+  });
 }
 
 /** Answer requests without a usable bearer token with 401 `AUTH_REQUIRED`. */
 export function requireToken(options: ChallengeOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (c.var.token !== undefined) return await next();
-    const error = new ServiceError(
-      "AUTH_REQUIRED",
-      "A VertexSMS API token is required. Send it as `Authorization: Bearer <token>` on every request " +
-        "(create one in the VertexSMS dashboard under Settings → API), or connect with OAuth.",
-    );
-    return errorResponse(c, error, options.links, 401, {
-      "WWW-Authenticate": bearerChallenge({
-        scope: requestedScope(c, options),
-        resourceMetadata: options.resourceMetadata,
-      }),
-    });
+    return authRequired(c, options);
+  };
+}
+
+/**
+ * Pass POST on; answer any other method (GET, DELETE, HEAD, …) with the same
+ * 401 a POST without a token gets, and only an authenticated caller with 405
+ * `Allow: POST`: a 405 first would hide the OAuth challenge from clients that
+ * probe with `GET` (mcp-remote) or fall back to an SSE `GET` (mcporter).
+ */
+export function postOnly(options: ChallengeOptions): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.req.method === "POST") return await next();
+    if (c.var.token === undefined) return authRequired(c, options);
+    return rpcError(c, 405, -32000, "Method not allowed.", { Allow: "POST" });
   };
 }

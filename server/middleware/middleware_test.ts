@@ -72,9 +72,11 @@ Deno.test("requireToken: 401 with the narrowed scope; passes a token through", a
     rpcBody(1024),
     requireToken({
       links: LINKS,
-      resourceMetadata: "https://x/.well-known/oauth-protected-resource/mcp",
-      allScopes: ["a:b", "c:d"],
-      scopeOf: (name) => (name === "t" ? "c:d" : undefined),
+      target: () => ({
+        resourceMetadata: "https://x/.well-known/oauth-protected-resource/mcp",
+        allScopes: ["a:b", "c:d"],
+        scopeOf: (name) => (name === "t" ? "c:d" : undefined),
+      }),
     }),
   );
   const list = await post(h, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}');

@@ -1,5 +1,6 @@
 /** The Hono environment every middleware of this server shares. */
 import type { RequestFacts } from "../../core/telemetry.ts";
+import type { Toolset } from "../toolsets.ts";
 
 /** A parsed JSON-RPC body, peeked at for routing, auth challenges and logs. */
 export interface RpcBody {
@@ -27,6 +28,10 @@ export interface AppVariables {
   tokenVerdict?: "accepted" | "rejected";
   /** The parsed body of a POST to `/mcp`. */
   rpc: RpcBody;
+  /** The tools the requested MCP URL (and its `X-MCP-Tools` header) serves. */
+  toolset: Toolset;
+  /** Names in `X-MCP-Tools` that are no tool: answered 400 once authenticated. */
+  unknownTools: string[] | undefined;
 }
 
 /** Hono environment of this server: `Deno.serve`'s handler info as bindings. */

@@ -21,6 +21,11 @@ export interface FakeRequest {
   headers: Record<string, string>;
   /** Parsed JSON body, or the raw text when it is not JSON. */
   body: unknown;
+  /**
+   * The `testMode` field of a JSON body (`POST /sms`: `"1"` simulate delivered,
+   * `"2"` simulate failed), `null` when absent: a real send.
+   */
+  testMode: string | null;
   at: number;
 }
 
@@ -223,12 +228,16 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       body = text;
     }
     const token = c.req.header("x-vertexsms-token") ?? null;
+    const testMode = body !== null && typeof body === "object" && "testMode" in body
+      ? String((body as { testMode: unknown }).testMode)
+      : null;
     requests.push({
       method,
       path,
       token,
       headers: Object.fromEntries(c.req.raw.headers),
       body,
+      testMode,
       at: Date.now(),
     });
 
@@ -248,6 +257,9 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
     }
     if (method === "POST" && !c.req.header("content-type")?.startsWith("application/json")) {
       return c.json({ message: "Content-Type must be application/json." }, 400);
+    }
+    if (testMode !== null && !(route === "POST /sms" && (testMode === "1" || testMode === "2"))) {
+      return c.json({ message: 'Invalid value for field \'testMode\': use "1" or "2".' }, 400);
     }
 
     const rates = scope === "sms:rates" ? ownRates.get(token) : undefined;

@@ -1,0 +1,60 @@
+/**
+ * The official MCP conformance runner, 0.2 line
+ * (`@modelcontextprotocol/conformance` 0.2.0-alpha.12, pinned in dev.json as
+ * `@modelcontextprotocol/conformance-next`), every scenario of the
+ * 2026-07-28 revision (`--suite all --spec-version 2026-07-28`), through the
+ * same header proxy as `official_test.ts` (see `testing/official.ts`).
+ *
+ * `official/expected_failures_2026.json` names the scenarios that must pass
+ * and the expected failures with a reason each — whole scenarios, or single
+ * checks as `scenario:check-id` where the rest of a scenario passes (24 of
+ * `server-stateless`'s checks do; 4 need the reference server's diagnostic
+ * tools). The runner fails on an unexpected failure and on a stale entry;
+ * this test checks the same from its per-check results.
+ */
+import assert from "node:assert/strict";
+import { LIST_TTL_MS } from "../server/mcp.ts";
+import { failures, loadBaseline, passing, runOfficial } from "../testing/official.ts";
+
+const BASELINE = new URL("./official/expected_failures_2026.json", import.meta.url);
+
+Deno.test("official MCP conformance runner, 2026-07-28: required scenarios pass, failures match the baseline", async () => {
+  const baseline = await loadBaseline(BASELINE);
+  const run = await runOfficial(
+    "@modelcontextprotocol/conformance-next",
+    ["--suite", "all", "--spec-version", "2026-07-28"],
+    baseline,
+  );
+  try {
+    const { results, summary } = run;
+    const passed = passing(results);
+    const failing = failures(results, baseline);
+    console.log(`official runner (2026-07-28): ${results.size} scenarios in ${run.seconds} s`);
+    console.log(`  passed (${passed.length}): ${passed.join(", ")}`);
+    console.log(`  expected failures (${failing.length}): ${failing.join(", ")}`);
+
+    assert.ok(
+      results.size >= baseline.must_pass.length,
+      `the runner wrote its results:\n${run.stdout}`,
+    );
+    for (const scenario of baseline.must_pass) {
+      assert.ok(passed.includes(scenario), `${scenario} passes:\n${summary}`);
+    }
+    assert.deepEqual(
+      failing,
+      Object.keys(baseline.expected_failures).sort(),
+      "failures match the baseline",
+    );
+    assert.equal(run.code, 0, `the runner accepts the baseline:\n${summary}`);
+
+    // The tools/list caching check passes with this server's real hints, not the SDK defaults.
+    const caching = results.get("caching")?.find((c) =>
+      c.id === "sep-2549-tools-list-caching-hints"
+    );
+    assert.equal(caching?.status, "SUCCESS");
+    assert.equal(caching?.details?.ttlMs, LIST_TTL_MS);
+    assert.equal(caching?.details?.cacheScope, "public");
+  } finally {
+    await run.close();
+  }
+});

@@ -1,0 +1,171 @@
+/**
+ * Running the official MCP conformance runner (`@modelcontextprotocol/conformance`,
+ * server mode) against this server, as `conformance/official_test.ts` (the
+ * 0.1 line, 2025 scenarios) and `conformance/official_2026_test.ts` (the 0.2
+ * line, `--spec-version 2026-07-28`) do.
+ *
+ * The runner sends no `Authorization` header, so it talks to a loopback proxy
+ * that adds the demo token and passes `Host` and `Origin` through untouched;
+ * the proxy is the server's `PUBLIC_URL`, as a reverse proxy in front of a
+ * deployment is. Each baseline is a JSON file in `conformance/official/`:
+ * scenarios that must pass, and the expected failures with a one-line reason
+ * each — a scenario name, or `scenario:check-id` for a single check (the
+ * runner's YAML baseline takes both). The runner gets the failures as its
+ * baseline, so it fails on an unexpected failure and on a stale entry; the
+ * tests check the same from the runner's per-check results.
+ */
+import assert from "node:assert/strict";
+import devConfig from "../dev.json" with { type: "json" };
+import { DEMO_TOKENS, type Harness, startHarness } from "./harness.ts";
+import { devProgram } from "./process.ts";
+import { startHeaderProxy } from "./proxy.ts";
+
+/** A baseline file of `conformance/official/`. */
+export interface Baseline {
+  /** The runner and how it is run, for readers. */
+  runner: string;
+  /** Scenarios that must pass in full. */
+  must_pass: string[];
+  notes?: Record<string, string>;
+  /** `scenario` or `scenario:check-id` → why it is expected to fail. */
+  expected_failures: Record<string, string>;
+}
+
+/** One check of a scenario, as the runner writes it to `checks.json`. */
+export interface Check {
+  id: string;
+  status: "SUCCESS" | "FAILURE" | "WARNING" | "INFO" | "SKIPPED";
+  errorMessage?: string;
+  details?: Record<string, unknown>;
+}
+
+/** `server-<scenario>-<ISO timestamp with dashes>` → scenario name. */
+const RESULT_DIR = /^server-(.+)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
+
+/** Read a baseline and check that every reason is one readable line. */
+export async function loadBaseline(url: URL): Promise<Baseline> {
+  const baseline = JSON.parse(await Deno.readTextFile(url)) as Baseline;
+  for (const [entry, reason] of Object.entries(baseline.expected_failures)) {
+    assert.ok(reason.length > 10 && !reason.includes("\n"), `${entry} has a one-line reason`);
+    assert.match(entry, /^[a-z0-9-]+(:[a-z0-9-]+)?$/, `${entry} is a scenario or scenario:check`);
+  }
+  return baseline;
+}
+
+/** The runner's YAML baseline for the server side. */
+export function baselineYaml(baseline: Baseline): string {
+  return `server:\n${Object.keys(baseline.expected_failures).map((s) => `  - ${s}\n`).join("")}`;
+}
+
+/** A failing check, as the runner's baseline counts them. */
+const failed = (c: Check) => c.status === "FAILURE" || c.status === "WARNING";
+
+/**
+ * The runner's verdict in baseline vocabulary: a scenario listed whole is
+ * reported whole when any of its checks fails; a scenario with per-check
+ * entries reports each failing check as `scenario:check-id`; any other
+ * scenario is reported whole when it fails (an unexpected failure).
+ */
+export function failures(results: Map<string, Check[]>, baseline: Baseline): string[] {
+  const entries = Object.keys(baseline.expected_failures);
+  const whole = new Set(entries.filter((e) => !e.includes(":")));
+  const perCheck = new Set(entries.filter((e) => e.includes(":")).map((e) => e.split(":")[0]));
+  const out: string[] = [];
+  for (const [scenario, checks] of results) {
+    const failing = checks.filter(failed);
+    if (failing.length === 0) continue;
+    if (!whole.has(scenario) && perCheck.has(scenario)) {
+      out.push(...failing.map((c) => `${scenario}:${c.id}`));
+    } else {
+      out.push(scenario);
+    }
+  }
+  return [...new Set(out)].sort();
+}
+
+/** Scenarios with no failing check. */
+export function passing(results: Map<string, Check[]>): string[] {
+  return [...results].filter(([, checks]) => !checks.some(failed)).map(([s]) => s).sort();
+}
+
+/** A finished run of the runner. */
+export interface Run {
+  results: Map<string, Check[]>;
+  /** The runner's exit code (0: the baseline held). */
+  code: number;
+  stdout: string;
+  /** From `=== SUMMARY ===` on, for assertion messages. */
+  summary: string;
+  seconds: string;
+  /** The harness behind the proxy (still running until `close`). */
+  harness: Harness;
+  /** `http://127.0.0.1:<port>` of the server itself, without the proxy. */
+  direct: string;
+  close(): Promise<void>;
+}
+
+/** Run one runner pinned in `dev.json` in server mode against a fresh server behind the proxy. */
+export async function runOfficial(
+  program: keyof typeof devConfig.imports,
+  args: string[],
+  baseline: Baseline,
+): Promise<Run> {
+  const dir = await Deno.makeTempDir({ prefix: "mcp-conformance-" });
+  const yaml = `${dir}/baseline.yml`;
+  await Deno.writeTextFile(yaml, baselineYaml(baseline));
+  const proxy = startHeaderProxy({ Authorization: `Bearer ${DEMO_TOKENS.full}` });
+  const harness = startHarness({ env: { PUBLIC_URL: proxy.url } });
+  const direct = `http://127.0.0.1:${harness.server.addr.port}`;
+  proxy.target = direct;
+  const close = async () => {
+    await proxy.shutdown();
+    await harness.close();
+    await Deno.remove(dir, { recursive: true });
+  };
+  try {
+    const started = performance.now();
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: devProgram(
+        program,
+        "server",
+        "--url",
+        `${proxy.url}/mcp`,
+        ...args,
+        "--expected-failures",
+        yaml,
+        "--output-dir",
+        `${dir}/results`,
+      ),
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+      // Bounded: the first run on a clean machine also downloads the runner.
+      signal: AbortSignal.timeout(240_000),
+    }).output();
+    const stdout = new TextDecoder().decode(run.stdout);
+    const results = new Map<string, Check[]>();
+    const written = await Deno.stat(`${dir}/results`).then(() => true, () => false);
+    for await (const entry of written ? Deno.readDir(`${dir}/results`) : []) {
+      const scenario = RESULT_DIR.exec(entry.name)?.[1];
+      if (!entry.isDirectory || !scenario) continue;
+      const checks = JSON.parse(
+        await Deno.readTextFile(`${dir}/results/${entry.name}/checks.json`),
+      );
+      results.set(scenario, checks);
+    }
+    if (!written) console.error(new TextDecoder().decode(run.stderr));
+    return {
+      results,
+      code: run.code,
+      stdout,
+      summary: stdout.slice(stdout.indexOf("=== SUMMARY ===")),
+      seconds: ((performance.now() - started) / 1000).toFixed(1),
+      harness,
+      direct,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
