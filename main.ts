@@ -6,7 +6,7 @@
 import { type Config, ConfigError, loadConfig, readEnv } from "./core/config.ts";
 import { Logger } from "./core/log.ts";
 import { startServer } from "./server/mod.ts";
-import { SecretMismatchError } from "./state/mod.ts";
+import { kvState, memoryState, SecretMismatchError } from "./state/mod.ts";
 import { TOOLS } from "./tools/mod.ts";
 
 /** Open Deno KV as `KV_PATH` says: empty → Deno's default database, `off` → none. */
@@ -49,7 +49,8 @@ if (import.meta.main) {
         "set it to this app's https URL: the OAuth metadata and HLR callbacks are built from it",
     });
   }
-  const server = startServer({ env, tools: TOOLS, logger, kv });
+  const state = kv ? kvState(kv) : memoryState();
+  const server = startServer({ env, tools: TOOLS, logger, state });
   try {
     await server.app.ready();
   } catch (error) {
@@ -61,7 +62,7 @@ if (import.meta.main) {
     address: `${server.addr.hostname}:${server.addr.port}`,
     public_url: server.url,
     upstream: config.vertexApiUrl,
-    kv: kv ? "on" : "off",
+    state: state.kind,
     sms_test_mode: config.smsTestMode,
   });
   if (config.smsTestMode !== "off") {
@@ -87,6 +88,7 @@ if (import.meta.main) {
       server.shutdown().then(() => true),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs)),
     ]);
+    await state.close();
     kv?.close();
     logger.info("stopped", { drained });
     Deno.exit(drained ? 0 : 1);

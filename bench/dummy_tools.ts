@@ -35,7 +35,6 @@ if (import.meta.main) {
   const server = startServer({
     env: readEnv(),
     tools: [...TOOLS, ...dummyTools(count)],
-    kv: null,
   });
   console.log(`listening ${server.addr.port}`);
 }

@@ -74,7 +74,6 @@ export function startDemo(env: Record<string, string | undefined> = readEnv()): 
     env: { ...env, VERTEXSMS_API_URL: fake.url },
     tools: TOOLS,
     logger: new Logger("info"),
-    kv: null,
   });
   return {
     url: server.url,

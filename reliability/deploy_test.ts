@@ -46,7 +46,7 @@ Deno.test("runs as on Deno Deploy: platform-chosen listener, no disk writes, PUB
   );
   try {
     assert.equal(server.listening.public_url, publicUrl);
-    assert.equal(server.listening.kv, "on");
+    assert.equal(server.listening.state, "kv");
     const base = `http://127.0.0.1:${port}`;
     const health = await fetch(`${base}/healthz`);
     assert.equal(health.status, 200);

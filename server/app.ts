@@ -35,11 +35,9 @@ import { Money } from "../money/mod.ts";
 import { HlrBroker, RatesCache } from "../services/mod.ts";
 import {
   checkSecret,
-  KvMailboxes,
-  KvStore,
-  MemoryMailboxes,
-  MemoryStore,
+  memoryState,
   resolveSecret,
+  type SharedState,
   type Store,
 } from "../state/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
@@ -69,10 +67,8 @@ export interface AppOptions {
   config: Config;
   tools: readonly AnyTool[];
   logger?: Logger;
-  /** Deno KV for state shared between instances; `null` keeps it in process. */
-  kv?: Deno.Kv | null;
-  /** The money guards' store, instead of one on `kv` (or in memory). */
-  store?: Store;
+  /** State shared between instances (default: in this process). */
+  state?: SharedState;
 }
 
 /** The assembled application and the state it owns. */
@@ -161,22 +157,23 @@ export function createApp(options: AppOptions): App {
   const rejectedTokens = new FixedWindowLimiter(config.unauthRateLimitPerMinute, 60_000);
   const vouched = new VouchedTokens();
 
-  const kv = options.kv ?? null;
-  // Resolved on first use (a KV read at most); every key of the guards derives from it. With
-  // shared state, every instance must hold the same secret: a mismatch refuses every guard.
+  const state = options.state ?? memoryState();
+  // Resolved on first use (one read of the shared state at most); every key of the guards
+  // derives from it. Instances sharing state must hold the same secret: a mismatch refuses
+  // every guard (and `main.ts` refuses to start).
   const secret = memo(async () => {
-    const { secret, origin } = await resolveSecret(config.stateSecret, kv);
-    if (kv) await checkSecret(kv, secret);
+    const { secret, origin } = await resolveSecret(config.stateSecret, state.vault);
+    if (state.vault) await checkSecret(state.vault, secret);
     logger.info("state secret", { origin });
     return secret;
   });
   const principal = createPrincipalHasher(deriveKey(secret, "principal"));
   const hlrSeal = deriveKey(secret, "hlr-seal");
   const hlr = new HlrBroker({
-    mailboxes: kv ? new KvMailboxes(kv) : new MemoryMailboxes(),
+    mailboxes: state.mailboxes,
     sealKey: memo(async () => await aesKey(await hlrSeal())),
   });
-  const store = options.store ?? (kv ? new KvStore(kv) : new MemoryStore());
+  const store = state.store;
   const money = new Money({
     store,
     secret,

@@ -7,7 +7,7 @@
  */
 import { type Config, loadConfig } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
-import type { Store } from "../state/mod.ts";
+import type { SharedState } from "../state/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
 import { type App, createApp } from "./app.ts";
 
@@ -19,9 +19,8 @@ export interface StartOptions {
   env: Readonly<Record<string, string | undefined>>;
   tools: readonly AnyTool[];
   logger?: Logger;
-  kv?: Deno.Kv | null;
-  /** The money guards' store, instead of one on `kv` (or in memory). */
-  store?: Store;
+  /** State shared between instances (default: in this process). */
+  state?: SharedState;
 }
 
 /** A listening server. */
@@ -55,8 +54,7 @@ export function startServer(options: StartOptions): RunningServer {
     config,
     tools: options.tools,
     logger: options.logger,
-    kv: options.kv,
-    store: options.store,
+    state: options.state,
   });
   return {
     url: config.publicUrl,

@@ -1,7 +1,7 @@
 /**
- * Shared state: one check-and-set {@link Store} and one-time {@link Mailboxes}
- * for hand-overs between instances, each with a Deno KV and an in-memory
- * backend, and the master secret every key derives from.
+ * Shared state: one check-and-set {@link Store}, one-time {@link Mailboxes}
+ * for hand-overs between instances and a vault for the master secret,
+ * bundled as a {@link SharedState} per backend (in memory, Deno KV).
  */
 export { KvStore, whileLocked } from "./kv.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./memory.ts";
@@ -12,6 +12,7 @@ export {
   MemoryMailboxes,
 } from "./mailbox.ts";
 export { checkSecret, resolveSecret, SecretMismatchError, type SecretOrigin } from "./secret.ts";
+export { kvState, memoryState, type SecretVault, type SharedState } from "./shared.ts";
 export {
   type Expiring,
   type Store,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createPrincipalHasher, deriveKey } from "../core/keys.ts";
 import { checkSecret, resolveSecret, SecretMismatchError } from "./secret.ts";
+import { kvState } from "./shared.ts";
 
 Deno.test("the master secret: configured, else shared through KV, else per process", async () => {
   const configured = await resolveSecret("s".repeat(32), null);
@@ -13,8 +14,11 @@ Deno.test("the master secret: configured, else shared through KV, else per proce
   const kvA = await Deno.openKv(path);
   const kvB = await Deno.openKv(path);
   try {
-    const [a, b] = await Promise.all([resolveSecret("", kvA), resolveSecret("", kvB)]);
-    assert.equal(a.origin, "kv");
+    const [a, b] = await Promise.all([
+      resolveSecret("", kvState(kvA).vault),
+      resolveSecret("", kvState(kvB).vault),
+    ]);
+    assert.equal(a.origin, "shared");
     assert.deepEqual(a.secret, b.secret, "two instances starting together agree");
     const ha = createPrincipalHasher(deriveKey(a.secret, "principal"));
     const hb = createPrincipalHasher(deriveKey(b.secret, "principal"));
@@ -38,9 +42,9 @@ Deno.test("instances on one KV database with different secrets are told so; the 
   try {
     const one = new TextEncoder().encode("q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s");
     const other = new TextEncoder().encode("Z1x9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0L");
-    await checkSecret(kvA, one);
-    await checkSecret(kvB, one);
-    await assert.rejects(() => checkSecret(kvB, other), SecretMismatchError);
+    await checkSecret(kvState(kvA).vault!, one);
+    await checkSecret(kvState(kvB).vault!, one);
+    await assert.rejects(() => checkSecret(kvState(kvB).vault!, other), SecretMismatchError);
     for await (const entry of kvA.list({ prefix: ["secrets"] })) {
       assert.ok(
         !JSON.stringify(entry.value).includes("q7V2mZ9kL0pX4rT8"),

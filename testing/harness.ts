@@ -14,7 +14,7 @@ import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextproto
 import assert from "node:assert/strict";
 import { Logger } from "../core/log.ts";
 import { type RunningServer, startServer } from "../server/mod.ts";
-import type { Store } from "../state/mod.ts";
+import { kvState, memoryState, type SharedState, type Store } from "../state/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
 import { DEMO_TOKENS, type FakeOptions, type FakeVertex, startFake } from "./fake/mod.ts";
@@ -52,6 +52,8 @@ export interface HarnessOptions {
   kv?: Deno.Kv | null;
   /** The money guards' store (default: on `kv`, or in memory). */
   store?: Store;
+  /** The whole shared state (instead of `kv` and `store`). */
+  state?: SharedState;
   tools?: readonly AnyTool[];
 }
 
@@ -72,8 +74,8 @@ export function startHarness(options: HarnessOptions = {}): Harness {
     },
     tools: options.tools ?? TOOLS,
     logger: new Logger("debug", (line) => logs.push(line)),
-    kv: options.kv ?? null,
-    store: options.store,
+    state: options.state ??
+      (options.kv ? kvState(options.kv, options.store) : memoryState(options.store)),
   });
   const scan = (extra: Iterable<Secret> = []) =>
     findLeaks([...logs, ...printed.slice(printedFrom)], [...secretsOf(fake), ...extra]);

@@ -1,0 +1,65 @@
+/**
+ * The state a server shares with every other instance, as one bundle: the
+ * check-and-set {@link Store} of the money guards, the one-time
+ * {@link Mailboxes} of hand-overs (HLR results), and a {@link SecretVault}
+ * holding the shared secret's fallback and check value. Each backend gives
+ * all three: {@link memoryState} (one process), {@link kvState} (Deno KV).
+ */
+import { KvMailboxes, type Mailboxes, MemoryMailboxes } from "./mailbox.ts";
+import { KvStore, whileLocked } from "./kv.ts";
+import { MemoryStore } from "./memory.ts";
+import type { Store } from "./store.ts";
+
+/** Named secret values kept in shared state, written once. */
+export interface SecretVault {
+  /** The value under `name`, or `null`. */
+  get(name: string): Promise<Uint8Array<ArrayBuffer> | null>;
+  /** Write `value` under `name` unless a value is there; `false` when one was. */
+  putIfAbsent(name: string, value: Uint8Array<ArrayBuffer>): Promise<boolean>;
+}
+
+/** Everything one server shares with the other instances. */
+export interface SharedState {
+  /** `memory`: this process only; otherwise shared with every instance using the same backend. */
+  readonly kind: "memory" | "kv" | "redis";
+  store: Store;
+  mailboxes: Mailboxes;
+  /** `null` for process-local state: the secret then cannot be shared. */
+  vault: SecretVault | null;
+  /** Release connections (the backend's own handle is closed by whoever opened it). */
+  close(): Promise<void>;
+}
+
+/** State kept in this process (one instance). */
+export function memoryState(store: Store = new MemoryStore()): SharedState {
+  return {
+    kind: "memory",
+    store,
+    mailboxes: new MemoryMailboxes(),
+    vault: null,
+    close: () => Promise.resolve(),
+  };
+}
+
+/** State in a Deno KV database (local SQLite, KV Connect, or Deno Deploy's database). */
+export function kvState(kv: Deno.Kv, store: Store = new KvStore(kv)): SharedState {
+  return {
+    kind: "kv",
+    store,
+    mailboxes: new KvMailboxes(kv),
+    vault: {
+      get: async (name) => {
+        const entry = await whileLocked(() => kv.get<Uint8Array>(["secrets", name]));
+        return entry.value instanceof Uint8Array ? new Uint8Array(entry.value) : null;
+      },
+      putIfAbsent: async (name, value) => {
+        const key = ["secrets", name];
+        const result = await whileLocked(() =>
+          kv.atomic().check({ key, versionstamp: null }).set(key, value).commit()
+        );
+        return result.ok;
+      },
+    },
+    close: () => Promise.resolve(),
+  };
+}
