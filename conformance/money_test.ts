@@ -146,13 +146,8 @@ for (const { era, connect } of CLIENTS) {
     });
   });
 
-  Deno.test(`${era}: SMS_REQUIRE_CONFIRMATION: a dry run's token for exactly these arguments, once`, async () => {
-    await withClient(connect, { SMS_REQUIRE_CONFIRMATION: "true" }, async (h, call) => {
-      const bare = envelopeOf(await call(SMS));
-      assert.equal(bare.code, "INVALID_INPUT");
-      assert.match(String(bare.message), /dryRun: true/);
-      assert.equal(sends(h), 0);
-
+  Deno.test(`${era}: a dry run's confirmation token covers exactly these arguments, once`, async () => {
+    await withClient(connect, {}, async (h, call) => {
       const quote = (await call({ ...SMS, dryRun: true })).structuredContent;
       const token = quote.confirmation_token as string;
       const changed = envelopeOf(
@@ -370,28 +365,35 @@ Deno.test("2026: a forged confirmation is not taken: the server's signed request
   }
 });
 
-Deno.test("2025: an elicitation-capable client cannot be asked statelessly: it sends as before", async () => {
+Deno.test("2025: an elicitation-capable client is asked in-band; declining sends nothing, accepting sends once", async () => {
   const h = startHarness();
-  const asked: string[] = [];
-  const c = await connectV1(h.mcpUrl, TOKEN, {
-    elicitation: ({ message }) => {
-      asked.push(message);
-      return { action: "decline" };
-    },
-  });
-  try {
-    const result = await c.client.callTool({ name: "send_sms", arguments: SMS });
-    assert.equal(result.structuredContent.status, "sent");
-    assert.equal(asked.length, 0);
-    assert.equal(sends(h), 1);
-  } finally {
-    await c.close();
-    await h.close();
+  for (const answer of ["decline", "accept"] as const) {
+    const asked: string[] = [];
+    const c = await connectV1(h.mcpUrl, TOKEN, {
+      elicitation: ({ message }) => {
+        asked.push(message);
+        return { action: answer };
+      },
+    });
+    try {
+      const result = await c.client.callTool({ name: "send_sms", arguments: SMS });
+      assert.equal(asked.length, 1, "asked once, in-band");
+      assert.match(asked[0]!, /^Send this SMS\?[\s\S]*To: \+37069912345/);
+      assert.equal(
+        result.structuredContent.status,
+        answer === "accept" ? "sent" : "not_sent",
+        result.content?.[0]?.text,
+      );
+    } finally {
+      await c.close();
+    }
   }
+  assert.equal(sends(h), 1, "only the accepted one");
+  await h.close();
 });
 
-Deno.test("2026: with SMS_REQUIRE_CONFIRMATION, an elicitation client confirms by answering", async () => {
-  const h = startHarness({ env: { SMS_REQUIRE_CONFIRMATION: "true" } });
+Deno.test("2026: with SMS_CONFIRMATION=require, an elicitation client confirms by answering", async () => {
+  const h = startHarness({ env: { SMS_CONFIRMATION: "require" } });
   const { c, asked } = await confirming(h, "accept");
   try {
     const result = await c.client.callTool({ name: "send_sms", arguments: SMS });

@@ -36,6 +36,9 @@ export interface Config {
   smsRecipientsPerHour: number;
   /** Estimated spend per token and 24 hours, in micro-euros; 0: no cap. */
   smsDailySpendCapMicros: number;
+  /** Who must approve a billable send (see {@link CONFIRMATION_POLICIES}). */
+  smsConfirmation: ConfirmationPolicy;
+  /** The deprecated alias of `smsConfirmation: "require"`, as given. */
   smsRequireConfirmation: boolean;
   /** PIN texts per hour, per token and per number; 0: no limit. */
   pinTextsPerHour: number;
@@ -50,6 +53,15 @@ export interface Config {
 export const SMS_TEST_MODES = ["off", "delivered", "failed"] as const;
 /** One of {@link SMS_TEST_MODES}. */
 export type SmsTestMode = typeof SMS_TEST_MODES[number];
+
+/**
+ * `send_sms`'s confirmation policy: `ask` the user whenever the client can be
+ * asked in-band (else send as asked), `require` a person's approval for every
+ * send (in-band where possible, else an approval link), or `off` (never ask).
+ */
+export const CONFIRMATION_POLICIES = ["ask", "require", "off"] as const;
+/** One of {@link CONFIRMATION_POLICIES}. */
+export type ConfirmationPolicy = typeof CONFIRMATION_POLICIES[number];
 
 /** Log levels, least to most severe. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -303,12 +315,19 @@ export const VARIABLES = {
       "estimated `send_sms` spend per token per 24 hours (empty or 0: no cap; each send is priced from the rates, so tokens need `sms:rates`)",
     parse: (raw) => (raw === "" ? 0 : eur(raw)),
   },
+  SMS_CONFIRMATION: {
+    key: "smsConfirmation",
+    default: "ask",
+    expected: 'one of "ask", "require", "off"',
+    meaning:
+      "`ask`: ask the user before a send whenever the client can be asked in-band; `require`: nothing is sent without a person's approval (in-band, else an approval link); `off`: never ask",
+    parse: oneOf(CONFIRMATION_POLICIES),
+  },
   SMS_REQUIRE_CONFIRMATION: {
     key: "smsRequireConfirmation",
     default: "false",
     expected: "true or false",
-    meaning:
-      "`true`: clients that cannot ask the user must pass a dry run's `confirmationToken` to `send_sms`",
+    meaning: "deprecated: `true` is `SMS_CONFIRMATION=require` (when that is not set)",
     parse: bool,
   },
   PIN_TEXTS_PER_HOUR: {
@@ -368,7 +387,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     out[variable.key] = value;
   }
   const config = out as Omit<Config, "publicUrl"> & { publicUrl?: string };
-  return { ...config, publicUrl: config.publicUrl ?? `http://localhost:${config.port}` };
+  // The deprecated alias counts only when the policy itself was not given.
+  const policy = !env.SMS_CONFIRMATION?.trim() && config.smsRequireConfirmation
+    ? "require"
+    : config.smsConfirmation;
+  return {
+    ...config,
+    smsConfirmation: policy,
+    publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
+  };
 }
 
 /**
@@ -406,6 +433,12 @@ export function configWarnings(config: Config): string[] {
           "HLR callbacks would cross the network unencrypted; use https://",
       );
     }
+  }
+  if (config.smsRequireConfirmation) {
+    warnings.push(
+      "SMS_REQUIRE_CONFIRMATION is deprecated: set SMS_CONFIRMATION=require instead " +
+        `(in effect now: SMS_CONFIRMATION=${config.smsConfirmation})`,
+    );
   }
   return warnings;
 }

@@ -91,6 +91,7 @@ const INVALID: Record<VariableName, string> = {
   SMS_SENDS_PER_MINUTE: "-1",
   SMS_RECIPIENTS_PER_HOUR: "lots",
   SMS_DAILY_SPEND_CAP_EUR: "€25",
+  SMS_CONFIRMATION: "always",
   SMS_REQUIRE_CONFIRMATION: "maybe",
   PIN_TEXTS_PER_HOUR: "5/h",
   SMS_TEST_MODE: "on",
@@ -130,6 +131,17 @@ Deno.test("a guessable STATE_SECRET is refused: 32 identical characters, or too 
     loadConfig({ STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s" }).stateSecret.length,
     32,
   );
+});
+
+Deno.test("SMS_CONFIRMATION: ask by default; the deprecated alias means require, with a warning", () => {
+  assert.equal(loadConfig({}).smsConfirmation, "ask");
+  assert.equal(loadConfig({ SMS_CONFIRMATION: "off" }).smsConfirmation, "off");
+  const aliased = loadConfig({ SMS_REQUIRE_CONFIRMATION: "true" });
+  assert.equal(aliased.smsConfirmation, "require");
+  assert.match(configWarnings(aliased).join("\n"), /SMS_REQUIRE_CONFIRMATION is deprecated/);
+  const both = loadConfig({ SMS_REQUIRE_CONFIRMATION: "true", SMS_CONFIRMATION: "ask" });
+  assert.equal(both.smsConfirmation, "ask", "the policy, when given, wins");
+  assert.deepEqual(configWarnings(loadConfig({ SMS_CONFIRMATION: "require" })), []);
 });
 
 Deno.test("plain http:// off loopback is warned about, loopback and https are not", () => {

@@ -149,17 +149,6 @@ export class Confirmations {
   }
 }
 
-/** Refusal of a send without a confirmation where one is required. */
-export function confirmationNeeded(): ServiceError {
-  return new ServiceError(
-    "INVALID_INPUT",
-    "This server requires the user's confirmation before an SMS is sent. Call send_sms with the " +
-      "same arguments and dryRun: true, show the user the quote (recipient, text, parts, cost), " +
-      "and when they agree, call again with confirmationToken set to the quote's confirmation_token.",
-    { details: [{ path: "confirmationToken", message: "required: take it from a dry run" }] },
-  );
-}
-
 function tokenRefused(why: string): ServiceError {
   return new ServiceError("INVALID_INPUT", `The confirmationToken ${why}`, {
     details: [{ path: "confirmationToken", message: why.split(".")[0]! }],

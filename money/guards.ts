@@ -4,9 +4,12 @@
  *
  * 1. idempotency (`idempotency.ts`): a repeat of a finished call replays its
  *    outcome before anything else happens;
- * 2. confirmation (`confirmation.ts`): the user is asked when the client can
- *    be asked; otherwise a dry run's confirmation token is checked (and
- *    required with `SMS_REQUIRE_CONFIRMATION`);
+ * 2. confirmation, as `SMS_CONFIRMATION` says: the user is asked in-band when
+ *    the client can be asked (an "accept" counts once); a call bringing an
+ *    `approvalId` proceeds only once a person approved it on its page
+ *    (`approvals.ts`); with `require` and no in-band channel, an approval is
+ *    created and the call answers with its link, sending nothing; a dry run's
+ *    confirmation token, when given, is checked (`confirmation.ts`);
  * 3. limits (`limits.ts`): per-token throttles and the spend cap, checked
  *    and counted atomically;
  * 4. the call itself, run at most once per idempotency key; a definite
@@ -16,10 +19,13 @@
  * HTTP or MCP. State lives in a shared `Store` (Deno KV across instances, or
  * bounded memory).
  */
-import { asServiceError } from "../core/errors.ts";
-import type { SecretSource } from "../core/keys.ts";
+import type { ConfirmationPolicy } from "../core/config.ts";
+import { asServiceError, ServiceError } from "../core/errors.ts";
+import { memo, type SecretSource } from "../core/keys.ts";
+import { sleep } from "../core/sleep.ts";
 import type { Store } from "../state/mod.ts";
-import { confirmationNeeded, Confirmations } from "./confirmation.ts";
+import { Approvals } from "./approvals.ts";
+import { Confirmations } from "./confirmation.ts";
 import { keyedDigest } from "./digest.ts";
 import { Idempotency } from "./idempotency.ts";
 import { Limits, type SendLimits } from "./limits.ts";
@@ -39,8 +45,8 @@ export interface MoneyOptions {
   /** The master secret (see `core/keys.ts`). */
   secret: SecretSource;
   limits: SendLimits;
-  /** Clients that cannot be asked must bring a dry run's confirmation token. */
-  requireConfirmation: boolean;
+  /** Who must approve a send: `ask` in-band when possible, `require` a person always, `off`. */
+  confirmation: ConfirmationPolicy;
   /**
    * Longest a billable call can take: a claim still pending after this is
    * treated as an unknown outcome (its instance stopped mid-call).
@@ -56,7 +62,8 @@ export class Money implements MoneyGuards {
   readonly #idempotency: Idempotency;
   readonly #confirmations: Confirmations;
   readonly #limits: Limits;
-  readonly #requireConfirmation: boolean;
+  readonly #approvals: Approvals;
+  readonly #policy: ConfirmationPolicy;
 
   constructor(options: MoneyOptions) {
     const now = options.now ?? Date.now;
@@ -72,7 +79,13 @@ export class Money implements MoneyGuards {
     });
     this.#confirmations = new Confirmations({ store, secret, digest, now });
     this.#limits = new Limits({ store, digest, limits: options.limits, now });
-    this.#requireConfirmation = options.requireConfirmation;
+    this.#approvals = new Approvals({ store, secret, now });
+    this.#policy = options.confirmation;
+  }
+
+  /** The approvals people decide on their pages (the edge serves them). */
+  get approvals(): Approvals {
+    return this.#approvals;
   }
 
   /** Calls of this instance currently holding an idempotency claim. */
@@ -96,17 +109,24 @@ export class Money implements MoneyGuards {
   }
 
   async send<T extends object>(ctx: GuardContext, call: SendCall<T>): Promise<T> {
-    // 1. A repeat of a finished call answers before anyone is asked anything.
-    const slot = await this.#idempotency.slot(ctx, call);
+    // 1. A repeat of a finished call answers before anyone is asked anything. A call bringing
+    //    an approval is its own key: a repeat replays the send that approval allowed.
+    const implicit = call.idempotencyKey ?? ctx.idempotencyKey ??
+      (call.approvalId !== undefined ? `approval:${call.approvalId}` : undefined);
+    const slot = await this.#idempotency.slot(ctx, { ...call, idempotencyKey: implicit });
     if (slot) {
       const earlier = await this.#idempotency.resolve(ctx, slot, false);
       if (earlier) return earlier.output as T;
     }
-    // 2. Confirmation: ask the user where the client can be asked (an "accept" counts once),
-    //    else check a dry run's token (spent once, when the send goes ahead).
+    // 2. Confirmation, as the policy says.
     let quote: SmsQuote | null | undefined;
-    const binding = () => this.#confirmations.binding(ctx, call.tool, call.args);
-    if (ctx.confirm) {
+    const binding = memo(() => this.#confirmations.binding(ctx, call.tool, call.args));
+    let approval: string | undefined;
+    if (call.approvalId !== undefined) {
+      const decided = await this.#awaitApproval(ctx, call, await binding());
+      if (decided !== "approved") return decided;
+      approval = call.approvalId;
+    } else if (this.#policy !== "off" && ctx.confirm) {
       quote = await call.quote().catch(unlessScope);
       const question = { message: call.question(quote), binding: await binding() };
       let answer = await ctx.confirm(question);
@@ -117,13 +137,22 @@ export class Money implements MoneyGuards {
         // A replayed "accept": it already sent once. Ask again.
         answer = await ctx.confirm({ ...question, fresh: true });
       }
-      if (answer.action !== "accept") return call.declined(answer.action);
+      if (answer.action === "decline") return call.notSent("declined");
+      if (answer.action !== "accept") return call.notSent("cancelled");
+    } else if (this.#policy === "require") {
+      // Nobody can be asked in-band: a person approves on the approval page. Pricing first also
+      // proves VertexSMS knows the token (a rejected one leaves no approval behind).
+      quote = await call.quote().catch(unlessScope);
+      await this.#limits.reserveApproval(ctx);
+      const pending = await this.#approvals.create(await binding(), {
+        ...call.details(quote),
+        clientName: ctx.clientName,
+      });
+      return call.approvalRequired(pending, quote);
     }
     let nonce: string | undefined;
     if (call.confirmationToken !== undefined) {
       nonce = await this.#confirmations.check(call.confirmationToken, await binding());
-    } else if (this.#requireConfirmation && !ctx.confirm) {
-      throw confirmationNeeded();
     }
     // 3 and 4. Count against the limits, then send. Only a definite refusal gives the count
     //    back; a send that went out is corrected to the parts VertexSMS says it billed.
@@ -133,6 +162,9 @@ export class Money implements MoneyGuards {
       let output: T;
       try {
         if (nonce !== undefined) await this.#confirmations.spend(ctx, nonce);
+        if (approval !== undefined && !(await this.#approvals.spend(approval, await binding()))) {
+          throw approvalUsed();
+        }
         output = await call.run();
       } catch (thrown) {
         const error = asServiceError(thrown);
@@ -152,6 +184,54 @@ export class Money implements MoneyGuards {
     const earlier = await this.#idempotency.resolve(ctx, slot, true);
     if (earlier) return earlier.output as T;
     return await this.#idempotency.record(ctx, slot, work);
+  }
+
+  /**
+   * The decision on the approval a call brings, waiting up to `waitSeconds`
+   * while it is pending: `"approved"`, or the (non-error) result to answer.
+   */
+  async #awaitApproval<T extends object>(
+    ctx: GuardContext,
+    call: SendCall<T>,
+    binding: string,
+  ): Promise<"approved" | T> {
+    const id = call.approvalId!;
+    const until = Date.now() + (call.waitSeconds ?? 0) * 1000;
+    for (;;) {
+      const state = await this.#approvals.status(id, binding);
+      switch (state) {
+        case "approved":
+          return "approved";
+        case "declined":
+          return call.notSent("declined");
+        case "expired":
+          return call.notSent("expired");
+        case "used":
+          throw approvalUsed();
+        case "mismatch":
+          throw approvalRefused(
+            "was given for other arguments or another token. Send exactly what was approved, " +
+              "or call send_sms without approvalId to ask for a new approval.",
+          );
+        case "unknown":
+          throw approvalRefused(
+            "is unknown (never issued, or long expired). Call send_sms without approvalId to ask " +
+              "for a new approval.",
+          );
+        case "pending": {
+          if (Date.now() >= until || ctx.signal.aborted) {
+            const view = await this.#approvals.view(id);
+            const left = Math.max(
+              1,
+              Math.ceil(((view?.expiresAt ?? Date.now()) - Date.now()) / 1000),
+            );
+            const quote = await call.quote().catch(unlessScope);
+            return call.approvalRequired({ id, expiresInSeconds: left }, quote);
+          }
+          await sleep(APPROVAL_POLL_MS, ctx.signal);
+        }
+      }
+    }
   }
 
   /** Count one PIN text (per token and per number), then run; a definite refusal gives it back. */
@@ -181,4 +261,20 @@ function unlessScope(thrown: unknown): null {
   const error = asServiceError(thrown);
   if (error.facts.requiredScope !== undefined) return null;
   throw error;
+}
+
+/** How often a call waiting for an approval looks again. */
+const APPROVAL_POLL_MS = 250;
+
+function approvalRefused(why: string): ServiceError {
+  return new ServiceError("INVALID_INPUT", `The approvalId ${why} Nothing was sent.`, {
+    details: [{ path: "approvalId", message: why.split(".")[0]! }],
+  });
+}
+
+function approvalUsed(): ServiceError {
+  return approvalRefused(
+    "was already used for a send. Each approval covers one message: call send_sms without " +
+      "approvalId to ask for a new one.",
+  );
 }

@@ -27,7 +27,7 @@ const path = await Deno.makeTempFile({ suffix: ".sqlite" });
 const kv = await Deno.openKv(path);
 
 function guards(store: Store, limits: SendLimits) {
-  return new Money({ store, secret: SECRET, limits, requireConfirmation: false, leaseMs: 60_000 });
+  return new Money({ store, secret: SECRET, limits, confirmation: "ask", leaseMs: 60_000 });
 }
 
 let n = 0;
@@ -52,7 +52,18 @@ const call = (key?: string): SendCall<object> => ({
     }),
   parts: 1,
   question: () => "",
-  declined: () => ({}),
+  notSent: () => ({}),
+  details: () => ({
+    to: "+37069912345",
+    from: "VertexSMS",
+    message: "Your code is 4821",
+    parts: 1,
+    encoding: "GSM-7",
+    estimatedCostEur: null,
+    rateEur: null,
+    country: null,
+  }),
+  approvalRequired: () => ({}),
   run: () => Promise.resolve(SENT),
 });
 

@@ -25,7 +25,7 @@ function money(options: Partial<MoneyOptions> = {}) {
     store: new MemoryStore({ now: options.now }),
     secret: SECRET,
     limits: NO_LIMITS,
-    requireConfirmation: false,
+    confirmation: "ask",
     leaseMs: 60_000,
     pollMs: 5,
     ...options,
@@ -66,7 +66,18 @@ function sendCall(
     recipient: "+37069912345",
     quote: () => Promise.resolve(QUOTE),
     question: (q) => `Send? ${q?.costEur}`,
-    declined: (answer) => ({ status: "not_sent", reason: answer }),
+    notSent: (reason) => ({ status: "not_sent", reason }),
+    details: (q) => ({
+      to: "+37069912345",
+      from: "VertexSMS",
+      message: "hi",
+      parts: 1,
+      encoding: "GSM-7",
+      estimatedCostEur: q?.costEur ?? null,
+      rateEur: q?.rateEur ?? null,
+      country: q?.country ?? null,
+    }),
+    approvalRequired: (approval) => ({ status: "approval_required", id: approval.id }),
     parts: 1,
     run,
     ...extra,
@@ -329,11 +340,11 @@ Deno.test("send: the user is asked when the client can be; a decline runs nothin
     });
   assert.deepEqual(await m.send(answering("decline"), sendCall(a.run)), {
     status: "not_sent",
-    reason: "decline",
+    reason: "declined",
   });
   assert.deepEqual(await m.send(answering("cancel"), sendCall(a.run)), {
     status: "not_sent",
-    reason: "cancel",
+    reason: "cancelled",
   });
   assert.equal(a.calls.n, 0);
   assert.deepEqual(await m.send(answering("accept"), sendCall(a.run)), SENT);
@@ -342,10 +353,9 @@ Deno.test("send: the user is asked when the client can be; a decline runs nothin
 });
 
 Deno.test("send: confirmation tokens are bound to caller and arguments, and single-use", async () => {
-  const m = money({ requireConfirmation: true });
+  const m = money();
   const a = action(() => SENT);
   const call = sendCall(a.run);
-  await assert.rejects(() => m.send(ctx(), call), { code: "INVALID_INPUT" });
   const { token, expiresInSeconds } = await m.confirmationToken(ctx(), "send_sms", call.args);
   assert.equal(expiresInSeconds, 600);
   await assert.rejects(
@@ -464,14 +474,14 @@ Deno.test("an in-band accept counts once: a replayed answer is asked again", asy
   assert.deepEqual(await m.send(replaying, sendCall(a.run)), SENT);
   assert.deepEqual(await m.send(replaying, sendCall(a.run)), {
     status: "not_sent",
-    reason: "cancel",
+    reason: "cancelled",
   });
   assert.deepEqual(asked, [false, false, true], "the second accept was spent: asked afresh");
   assert.equal(a.calls.n, 1);
 });
 
 Deno.test("a confirmation token is spent by its nonce: no re-spelling sends again", async () => {
-  const m = money({ requireConfirmation: true });
+  const m = money();
   const a = action(() => SENT);
   const call = sendCall(a.run);
   const { token } = await m.confirmationToken(ctx(), "send_sms", call.args);
@@ -536,6 +546,82 @@ Deno.test("PIN texts are limited per token and per number", async () => {
   );
   await m.pinText(ctx({}, "B"), "+37069555556", pin.run);
   assert.equal(pin.calls.n, 3);
+});
+
+Deno.test("require: without in-band asking, a person's approval on its page sends exactly once", async () => {
+  const t = clock();
+  const m = money({ confirmation: "require", now: t.fn });
+  const a = action(() => SENT);
+  const first = await m.send(ctx(), sendCall(a.run)) as { status: string; id: string };
+  assert.equal(first.status, "approval_required");
+  assert.equal(a.calls.n, 0, "nothing sent before a person approved");
+  const withApproval = sendCall(a.run, { approvalId: first.id });
+  assert.deepEqual(await m.send(ctx(), withApproval), first, "still pending: asked again");
+
+  const view = (await m.approvals.view(first.id))!;
+  assert.equal(view.state, "pending");
+  assert.equal(view.details.message, "hi");
+  assert.equal(await m.approvals.decide(first.id, "approve", "forged"), "forbidden");
+  assert.equal(await m.approvals.decide(first.id, "approve", view.formToken), "approved");
+  assert.equal(await m.approvals.decide(first.id, "decline", view.formToken), "stale");
+
+  await assert.rejects(
+    () => m.send(ctx({}, "principal-B"), withApproval),
+    (e: unknown) => e instanceof ServiceError && /other arguments or another token/.test(e.message),
+  );
+  await assert.rejects(
+    () => m.send(ctx(), { ...withApproval, args: { ...withApproval.args, message: "other" } }),
+    { code: "INVALID_INPUT" },
+  );
+  assert.equal(a.calls.n, 0);
+  assert.deepEqual(await m.send(ctx(), withApproval), SENT);
+  assert.deepEqual(await m.send(ctx(), withApproval), SENT, "a repeat replays the send");
+  assert.equal(a.calls.n, 1, "one approval, one send");
+  assert.equal((await m.approvals.view(first.id))!.state, "used");
+  // With another explicit key, the spent approval is refused rather than sent again.
+  await assert.rejects(
+    () => m.send(ctx(), { ...withApproval, idempotencyKey: "other-key" }),
+    /already used/,
+  );
+  assert.equal(a.calls.n, 1);
+});
+
+Deno.test("require: a declined approval sends nothing; an expired one neither; a waiting call sees the click", async () => {
+  const t = clock();
+  const m = money({ confirmation: "require", now: t.fn });
+  const a = action(() => SENT);
+  const declined = await m.send(ctx(), sendCall(a.run)) as { id: string };
+  const token = (await m.approvals.view(declined.id))!.formToken;
+  assert.equal(await m.approvals.decide(declined.id, "decline", token), "declined");
+  assert.deepEqual(await m.send(ctx(), sendCall(a.run, { approvalId: declined.id })), {
+    status: "not_sent",
+    reason: "declined",
+  });
+
+  const expiring = await m.send(ctx(), sendCall(a.run)) as { id: string };
+  t.now += 601_000;
+  assert.deepEqual(await m.send(ctx(), sendCall(a.run, { approvalId: expiring.id })), {
+    status: "not_sent",
+    reason: "expired",
+  });
+  const late = (await m.approvals.view(expiring.id))!.formToken;
+  assert.equal(await m.approvals.decide(expiring.id, "approve", late), "stale");
+
+  const waited = await m.send(ctx(), sendCall(a.run)) as { id: string };
+  const click = (await m.approvals.view(waited.id))!.formToken;
+  setTimeout(() => m.approvals.decide(waited.id, "approve", click), 100);
+  const sent = await m.send(ctx(), sendCall(a.run, { approvalId: waited.id, waitSeconds: 5 }));
+  assert.deepEqual(sent, SENT, "the call waited for the click");
+  assert.equal(a.calls.n, 1);
+});
+
+Deno.test("off: nobody is asked, even a client that could be", async () => {
+  const m = money({ confirmation: "off" });
+  const a = action(() => SENT);
+  let asked = 0;
+  const askable = ctx({ confirm: () => (asked++, Promise.resolve({ action: "decline" })) });
+  assert.deepEqual(await m.send(askable, sendCall(a.run)), SENT);
+  assert.equal(asked, 0);
 });
 
 Deno.test("canonical JSON ignores key order and undefined", () => {

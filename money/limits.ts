@@ -37,7 +37,10 @@ interface Window extends Expiring {
   n: number;
 }
 
-type LimitName = "sends" | "recipients" | "spend" | "pins" | "pinsPerNumber";
+type LimitName = "sends" | "recipients" | "spend" | "pins" | "pinsPerNumber" | "approvals";
+
+/** Approvals one token may ask people for per hour (each is a page someone must look at). */
+export const APPROVALS_PER_HOUR = 30;
 
 interface Limit {
   name: LimitName;
@@ -128,6 +131,13 @@ export class Limits {
     return await this.#take([
       limit("pins", perHour, HOUR, 1, await ctx.principal()),
       limit("pinsPerNumber", perHour, HOUR, 1, numberOwner),
+    ]);
+  }
+
+  /** Count one approval request of this token, or refuse with RATE_LIMITED. */
+  async reserveApproval(ctx: GuardContext): Promise<Lease> {
+    return await this.#take([
+      limit("approvals", APPROVALS_PER_HOUR, HOUR, 1, await ctx.principal()),
     ]);
   }
 
@@ -254,7 +264,10 @@ function overLimit(p: Limit, window: Window, add: number, now: number): ServiceE
     );
   }
   const wait = `Nothing was sent. Try again in ${seconds} seconds.`;
-  const message = p.name === "pins" || p.name === "pinsPerNumber"
+  const message = p.name === "approvals"
+    ? `This token already asked for ${used} approvals within an hour, the most this server ` +
+      `allows. ${wait}`
+    : p.name === "pins" || p.name === "pinsPerNumber"
     ? `${
       p.name === "pins" ? "This token" : "This number"
     } already got ${used} PIN texts within an hour, the limit of this server ` +

@@ -3,6 +3,13 @@
  * front of every billable call (order and promises in `guards.ts`).
  */
 export { canonicalJson } from "../core/canonical_json.ts";
+export {
+  APPROVAL_TTL_SECONDS,
+  type ApprovalDetails,
+  Approvals,
+  type ApprovalState,
+  type ApprovalView,
+} from "./approvals.ts";
 export { canonicalSignedState, CONFIRMATION_TTL_SECONDS } from "./confirmation.ts";
 export { Money, type MoneyOptions } from "./guards.ts";
 export { IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_MS } from "./idempotency.ts";
@@ -15,6 +22,8 @@ export type {
   ConfirmResult,
   GuardContext,
   MoneyGuards,
+  NotSentReason,
+  PendingApproval,
   SendCall,
   SmsQuote,
 } from "./types.ts";

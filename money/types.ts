@@ -2,6 +2,7 @@
  * The money guards as their callers see them: what a billable call hands
  * over, and what the guards need to know about the caller.
  */
+import type { ApprovalDetails } from "./approvals.ts";
 
 /** The user's answer to a confirmation question. */
 export type ConfirmAnswer = "accept" | "decline" | "cancel";
@@ -43,6 +44,8 @@ export interface GuardContext {
    * has answered (2026-07-28 multi-round-trip).
    */
   confirm?: (request: ConfirmRequest) => Promise<ConfirmResult>;
+  /** The client's own name (`clientInfo.name`), shown to the person approving a send. */
+  clientName?: string;
 }
 
 /** What a billable call hands to {@link MoneyGuards}. */
@@ -83,8 +86,16 @@ export interface SendCall<T> extends BillableCall<T> {
   quote: () => Promise<SmsQuote>;
   /** The confirmation question, from the estimate (null when the price is unknown). */
   question: (quote: SmsQuote | null) => string;
-  /** The (non-error) result when the user declines or cancels. */
-  declined: (answer: "decline" | "cancel") => T;
+  /** The (non-error) result when nothing is sent: the user declined or cancelled, or it expired. */
+  notSent: (reason: NotSentReason) => T;
+  /** The approval this call brings (`approvalId`), when it brings one. */
+  approvalId?: string;
+  /** How long to wait for a pending approval's decision, in seconds (0: answer at once). */
+  waitSeconds?: number;
+  /** What a person approving the send is shown (from the estimate). */
+  details: (quote: SmsQuote | null) => ApprovalDetails;
+  /** The (non-error) result asking for a person's approval on its page. */
+  approvalRequired: (approval: PendingApproval, quote: SmsQuote | null) => T;
   /**
    * Parts VertexSMS reported billing for the finished send, when it said
    * (`X-VertexSMS-Amount-Sent`): the spend cap is corrected to it.
@@ -92,6 +103,15 @@ export interface SendCall<T> extends BillableCall<T> {
   billedParts?: () => number | null;
   /** Parts the estimate counted. */
   parts: number;
+}
+
+/** Why a send did not happen, in a non-error result. */
+export type NotSentReason = "declined" | "cancelled" | "expired";
+
+/** A pending approval a send waits for. */
+export interface PendingApproval {
+  id: string;
+  expiresInSeconds: number;
 }
 
 /** A confirmation token minted by a dry run. */

@@ -103,7 +103,7 @@ for (const era of ["2025", "2026"] as const) {
   });
 
   Deno.test(`${era}: re-spelled or replayed confirmation tokens send nothing, on either instance`, async () => {
-    const pair = await startPair({ SMS_REQUIRE_CONFIRMATION: "true" });
+    const pair = await startPair();
     try {
       const quote = (await resultOf(
         await call(pair.a.mcpUrl, "send_sms", { ...SMS, dryRun: true }),

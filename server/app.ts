@@ -42,6 +42,10 @@ import {
 } from "../state/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
 import { parseHlrCallback, VertexClient } from "../vertex/mod.ts";
+import { Answers } from "./answers.ts";
+import { approvalRoutes } from "./approvals.ts";
+import { sessions } from "./middleware/session.ts";
+import { SessionCodec } from "./session.ts";
 import { bearerChallenge } from "./challenge.ts";
 import { serveIcon } from "./icon.ts";
 import { createMcpEndpoint, type Exchange } from "./mcp.ts";
@@ -183,12 +187,16 @@ export function createApp(options: AppOptions): App {
       dailySpendCapMicros: config.smsDailySpendCapMicros,
       pinTextsPerHour: config.pinTextsPerHour,
     },
-    requireConfirmation: config.smsRequireConfirmation,
+    confirmation: config.smsConfirmation,
     // A billable call is one upstream call, plus the callback wait for HLR, plus slack.
     leaseMs: config.upstreamTimeoutMs + LONGEST_HLR_WAIT_MS + 30_000,
   });
 
+  const sessionCodec = new SessionCodec(deriveKey(secret, "session"));
+  const answers = new Answers(state.mailboxes);
   const endpoint = createMcpEndpoint({
+    sessions: sessionCodec,
+    answers,
     name: SERVER_NAME,
     version: VERSION,
     identity: {
@@ -308,6 +316,7 @@ export function createApp(options: AppOptions): App {
     rpcBody(config.maxBodyBytes),
     batchPolicy(MAX_BATCH),
     requireToken(challenge),
+    sessions(sessionCodec, answers),
   ] as const;
   const serve = async (c: Context<AppEnv>) => {
     if (c.var.unknownTools) {
@@ -324,6 +333,7 @@ export function createApp(options: AppOptions): App {
       record: c.var.record,
       idempotencyKey: c.req.header("idempotency-key"),
       toolset: set,
+      session: c.var.session,
     };
     const response = await endpoint(c.req.raw, c.var.rpc.body, exchange);
     c.set("tokenVerdict", exchange.tokenVerdict);
@@ -370,6 +380,8 @@ export function createApp(options: AppOptions): App {
       ),
     );
   }
+  approvalRoutes(app, { approvals: money.approvals, publicUrl: config.publicUrl });
+
   app.post("/callbacks/hlr/:id", async (c) => {
     // The id is the callback's credential. Our logs and spans name the route, not the id;
     // Deno's own request span records the full URL, so every delivery attempt spends the id,

@@ -38,6 +38,7 @@ import {
   type AuthInfo,
   type CallToolResult,
   CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
   type ClientCapabilities,
   createMcpHandler,
   createRequestStateCodec,
@@ -49,6 +50,7 @@ import {
   isLegacyRequest,
   ProtocolError,
   ProtocolErrorCode,
+  ResourceNotFoundError,
   Server,
   type ServerContext,
   type Tool,
@@ -67,9 +69,22 @@ import { deriveKey, memo, randomId, type SecretSource } from "../core/keys.ts";
 import type { Logger } from "../core/log.ts";
 import type { Scope } from "../core/scopes.ts";
 import type { RequestFacts } from "../core/telemetry.ts";
-import { canonicalSignedState, type ConfirmRequest, type ConfirmResult } from "../money/mod.ts";
+import {
+  canonicalSignedState,
+  type ConfirmAnswer,
+  type ConfirmRequest,
+  type ConfirmResult,
+} from "../money/mod.ts";
 import type { AnyTool, ToolContext, ToolServices } from "../tools/mod.ts";
 import type { UpstreamEvent, VertexClient } from "../vertex/mod.ts";
+import type { Answers, ElicitReply } from "./answers.ts";
+import {
+  EXTENSION_ID,
+  readReviewCard,
+  REVIEW_CARD_URI,
+  reviewCardResource,
+} from "./review_card.ts";
+import { declaresForm, type Session, type SessionCodec } from "./session.ts";
 
 /** What the HTTP layer records about one request for its log line (and its span). */
 export type RequestRecord = RequestFacts;
@@ -100,6 +115,13 @@ export interface Exchange {
    * absent. Any other name is refused as an unknown tool, before any upstream call.
    */
   toolset?: { names: ReadonlySet<string>; narrowed: boolean };
+  /** The verified `Mcp-Session-Id` of a 2025-era request (see `session.ts`). */
+  session?: Session;
+  /**
+   * Set on a 2025-era call that streams: ask the client in-band
+   * (`elicitation/create` on this call's SSE stream) and wait for its answer.
+   */
+  ask?: (request: ConfirmRequest, callId: string | number) => Promise<ConfirmResult>;
 }
 
 /** What `serverInfo` shows besides name and version (both eras). */
@@ -124,6 +146,10 @@ export interface McpEndpointOptions {
   scopeChallenge: "tool" | "http";
   maxBodyBytes: number;
   logger: Logger;
+  /** Self-contained session ids for 2025-era clients that can be asked. */
+  sessions: SessionCodec;
+  /** Hand-over of 2025-era answers between instances. */
+  answers: Answers;
 }
 
 /** The endpoint: serve one parsed POST body for one authenticated exchange. */
@@ -202,7 +228,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     inputSchema: jsonSchema(tool.input, "input"),
     outputSchema: jsonSchema(tool.output, "output"),
     annotations: { title: tool.title, ...tool.annotations },
+    // The MCP Apps review card (hosts without the extension ignore `_meta.ui`).
+    ...(tool.name === "send_sms" && { _meta: { ui: { resourceUri: REVIEW_CARD_URI } } }),
   }));
+  const publicUrl = options.services.publicUrl;
+  const cardResource = reviewCardResource(publicUrl);
+  const cardRead = readReviewCard(publicUrl);
   const outputJson = new Map(listed.map((t) => [t.name, t.outputSchema]));
   // The list one toolset shows, built once per toolset (its name set is shared by its requests).
   const listedFor = new WeakMap<ReadonlySet<string>, Tool[]>();
@@ -257,7 +288,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     const exchange = exchangeOf(authInfo);
     const allowed = exchange.toolset?.names;
     const server = new Server(serverInfo, {
-      capabilities: { tools: { listChanged: false } },
+      capabilities: {
+        tools: { listChanged: false },
+        // The review card (MCP Apps): one resource, declared as the extension asks.
+        resources: {},
+        extensions: { [EXTENSION_ID]: {} },
+      },
       instructions: INSTRUCTIONS,
       requestState: { verify: verifyState },
       // The same for every caller of a URL, so shared caches may keep it; a list narrowed
@@ -268,9 +304,18 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           cacheScope: exchange.toolset?.narrowed ? "private" : "public",
         },
         "server/discover": { ttlMs: LIST_TTL_MS, cacheScope: "public" },
+        "resources/list": { ttlMs: LIST_TTL_MS, cacheScope: "public" },
+        "resources/read": { ttlMs: LIST_TTL_MS, cacheScope: "public" },
       },
     });
     server.setRequestHandler("tools/list", () => ({ tools: listOf(allowed) }));
+    server.setRequestHandler("resources/list", () => ({ resources: [cardResource] }));
+    server.setRequestHandler("resources/read", (request) => {
+      if (request.params.uri !== REVIEW_CARD_URI) {
+        throw new ResourceNotFoundError(request.params.uri.slice(0, 256));
+      }
+      return cardRead;
+    });
     server.setRequestHandler("tools/call", async (request, ctx) => {
       const name = request.params.name;
       const tool = allowed === undefined || allowed.has(name) ? byName.get(name) : undefined;
@@ -282,12 +327,17 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
         );
       }
       exchange.record.tool = tool.name;
-      const confirm = declaresFormElicitation(ctx) ? confirmVia(ctx) : undefined;
+      const ask = exchange.ask;
+      const confirm = declaresFormElicitation(ctx)
+        ? confirmVia(ctx)
+        : ask
+        ? (question: ConfirmRequest) => ask(question, ctx.mcpReq.id)
+        : undefined;
       const args = request.params.arguments;
       // The calls of one HTTP request (a batch) run one after another, so that once VertexSMS
       // rejects the token the others do not call it again.
       const turn = (exchange.queue ?? Promise.resolve()).catch(() => {})
-        .then(() => callTool(tool, args, exchange, ctx.mcpReq.signal, confirm));
+        .then(() => callTool(tool, args, exchange, ctx.mcpReq.signal, confirm, clientNameOf(ctx)));
       exchange.queue = turn;
       const result = await turn;
       if (result instanceof InputNeeded) return result.result;
@@ -302,6 +352,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     exchange: Exchange,
     signal: AbortSignal,
     confirm: ToolContext["confirm"],
+    clientName: string | undefined,
   ): Promise<CallToolResult | InputNeeded> => {
     const ctx: ToolContext = {
       vertex: options.vertex.as({
@@ -323,6 +374,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       services: options.services,
       idempotencyKey: exchange.idempotencyKey,
       confirm,
+      clientName: clientName ?? (exchange.session?.claims.n || undefined),
     };
     try {
       if (exchange.tokenVerdict === "rejected" && exchange.httpFailure) {
@@ -392,17 +444,54 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   });
 
   const legacy = async (request: Request, body: unknown, authInfo: AuthInfo) => {
+    const exchange = exchangeOf(authInfo);
     const server = factory({ authInfo });
+    // A client that declares form elicitation gets a self-contained session id at initialize:
+    // only then can a later call ask it something.
+    const init = initializeParams(body);
+    const minted = init && declaresForm(init.capabilities?.elicitation)
+      ? await options.sessions.mint(init)
+      : undefined;
+    const session = exchange.session;
+    const streamed = session !== undefined && declaresForm(session.claims.el) &&
+      isToolCall(body, "send_sms");
     const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
+      // Only on initialize: the transport puts `Mcp-Session-Id` on its answer. On later requests
+      // there is no generator, so it ignores the header (verified at the HTTP layer).
+      sessionIdGenerator: minted === undefined ? undefined : () => minted,
+      enableJsonResponse: !streamed,
       maxRequestBodySize: options.maxBodyBytes,
     });
+    const hangUp = new AbortController();
+    if (streamed) {
+      exchange.ask = async (question, callId) => {
+        const asked = await options.answers.open({
+          session: session.id,
+          principal: await exchange.principal(),
+          call: String(callId),
+        });
+        try {
+          // Our own id (unique across instances), on this call's stream (relatedRequestId).
+          await transport.send({
+            jsonrpc: "2.0",
+            id: asked.id,
+            method: "elicitation/create",
+            params: { mode: "form", message: question.message, requestedSchema: CONFIRM_FORM },
+          }, { relatedRequestId: callId });
+          const reply = await asked.wait(CONFIRM_TTL_SECONDS * 1000, hangUp.signal);
+          // The question's id is the answer's receipt: an answer counts for one send.
+          return { action: actionOf(reply), receipt: asked.id };
+        } finally {
+          await asked.close();
+        }
+      };
+    }
     await server.connect(transport);
     // No close(): with JSON responses the exchange is over once the response exists, and
     // nothing of this pair outlives it. Closing would only build a "Connection closed"
     // error (with its stack trace) per request for handlers that are already done.
-    return await transport.handleRequest(request, { authInfo, parsedBody: body });
+    const response = await transport.handleRequest(request, { authInfo, parsedBody: body });
+    return streamed ? await firstEventDecides(response, hangUp) : response;
   };
 
   return async (request, body, exchange) => {
@@ -416,4 +505,101 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       ? await legacy(request, body, authInfo)
       : await modern.fetch(request, { authInfo, parsedBody: body });
   };
+}
+
+/** `clientInfo.name` of a 2026-07-28 request's envelope. */
+function clientNameOf(ctx: ServerContext): string | undefined {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const info = envelope?.[CLIENT_INFO_META_KEY] as { name?: unknown } | undefined;
+  return typeof info?.name === "string" ? info.name.slice(0, 64) : undefined;
+}
+
+/** `initialize` params of a single 2025-era initialize request. */
+function initializeParams(body: unknown) {
+  const b = body as { method?: unknown; params?: Record<string, unknown> } | null;
+  if (b === null || typeof b !== "object" || Array.isArray(b) || b.method !== "initialize") {
+    return undefined;
+  }
+  const params = b.params ?? {};
+  return {
+    protocolVersion: params.protocolVersion,
+    clientInfo: params.clientInfo,
+    capabilities: params.capabilities as { elicitation?: unknown } | undefined,
+  };
+}
+
+/** Whether the body is a single `tools/call` of `name`. */
+function isToolCall(body: unknown, name: string): boolean {
+  const b = body as { method?: unknown; params?: { name?: unknown } } | null;
+  return b !== null && typeof b === "object" && !Array.isArray(b) && b.method === "tools/call" &&
+    b.params?.name === name;
+}
+
+/** The user's action in an `elicitation/create` reply; anything else counts as cancel. */
+function actionOf(reply: ElicitReply | null): ConfirmAnswer {
+  if (!reply || !("result" in reply)) return "cancel";
+  const action = reply.result?.action;
+  return action === "accept" || action === "decline" ? action : "cancel";
+}
+
+/**
+ * Hold a streamed (SSE) answer until its first event, which decides what the
+ * HTTP response is:
+ * - `elicitation/create`: the question is out; the stream is the answer (200,
+ *   committed). Later failures can only be tool errors inside the stream.
+ * - the call's own result (nothing was asked: the policy is off, or the token
+ *   was rejected while pricing the question): a plain JSON response, so the
+ *   HTTP layer may still turn an `AUTH_INVALID` into HTTP 401 as on the JSON
+ *   path.
+ * A client hanging up aborts `hangUp`: a pending question ends as cancelled.
+ */
+async function firstEventDecides(response: Response, hangUp: AbortController): Promise<Response> {
+  if (!response.body || !response.headers.get("content-type")?.includes("text/event-stream")) {
+    return response;
+  }
+  const reader = response.body.getReader();
+  const held: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  let text = "";
+  let first: { method?: string } | undefined;
+  // Read whole events (they end with a blank line), however the stream is chunked.
+  while (first === undefined) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    held.push(value);
+    text += decoder.decode(value, { stream: true });
+    for (let end = text.indexOf("\n\n"); end >= 0; end = text.indexOf("\n\n")) {
+      const event = text.slice(0, end);
+      text = text.slice(end + 2);
+      const data = event.split("\n").filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).trimStart()).join("\n");
+      if (data) {
+        first = JSON.parse(data);
+        break;
+      }
+    }
+  }
+  if (first && first.method === undefined) {
+    // The final result came first: nothing was asked. Answer with plain JSON.
+    await reader.cancel().catch(() => {});
+    const headers = new Headers(response.headers);
+    headers.set("Content-Type", "application/json");
+    for (const h of ["Cache-Control", "Connection", "X-Accel-Buffering"]) headers.delete(h);
+    return new Response(JSON.stringify(first), { status: 200, headers });
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of held) controller.enqueue(chunk);
+    },
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      hangUp.abort();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(stream, { status: response.status, headers: response.headers });
 }

@@ -46,6 +46,14 @@ const Input = z.strictObject({
   confirmationToken: z.string().min(1).max(2048).optional().describe(
     "the confirmation_token of a dry run with exactly these arguments, once the user agreed to it",
   ),
+  approvalId: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be an approval_id this server issued")
+    .optional().describe(
+      "the approval_id of an approval_required result, once the user approved it on its page; " +
+        "send exactly the same arguments",
+    ),
+  waitSeconds: z.number().int().min(0).max(60).optional().describe(
+    "with approvalId: how long to wait for the user's decision, 0–60 seconds (default 0)",
+  ),
 }).superRefine((input, ctx) => {
   const ok = input.correctBy === undefined ? E164.test(input.to) : NATIONAL_NUMBER.test(input.to);
   if (!ok) {
@@ -105,15 +113,38 @@ const Quote = z.object({
   simulated,
 });
 
-/** The user declined or cancelled the confirmation: nothing sent. */
+/** Nothing sent: the user declined or cancelled, or the approval expired. */
 const NotSent = z.object({
   status: z.literal("not_sent"),
-  reason: z.enum(["declined", "cancelled"]),
+  reason: z.enum(["declined", "cancelled", "expired"]),
   destination: z.string(),
   note: z.string(),
 });
 
-const Output = z.union([Sent, Quote, NotSent]);
+/** Nothing sent yet: a person must approve this exact send on its page first. */
+const ApprovalRequired = z.object({
+  status: z.literal("approval_required"),
+  approval_id: z.string(),
+  approval_url: z.string().describe("the page where the user approves or declines this send"),
+  expires_in_seconds: z.number().int(),
+  destination: z.string(),
+  parts: z.number().int().min(1),
+  encoding: encodingName,
+  estimated_cost_eur: z.string().nullable(),
+  note: z.string(),
+  simulated,
+});
+
+const Output = z.union([Sent, Quote, NotSent, ApprovalRequired]);
+
+/** The `note` of each way a send may not happen. */
+const NOT_SENT_NOTES = {
+  declined:
+    "The user declined to send this SMS. Nothing was sent or billed; do not retry unless they ask.",
+  cancelled: "The user dismissed the confirmation. Nothing was sent or billed.",
+  expired:
+    "The approval expired before it was used. Nothing was sent; ask the user whether to try again.",
+} as const;
 
 /** A quote without a price. */
 const UNPRICED: SmsQuote = {
@@ -160,7 +191,10 @@ export const sendSms = defineTool({
     "confirmationToken. Always pass an idempotencyKey (a new UUID per intended message, reused " +
     "on retries): a repeated call then returns the first result instead of sending twice. " +
     "Clients that support it ask the user to confirm before sending; status not_sent means " +
-    "they declined: do not retry. Never retry on your own after an error that says the outcome " +
+    "they declined: do not retry. Status approval_required means this server needs the user's " +
+    "approval on a web page: give the user approval_url, and once they approved it call again " +
+    "with exactly the same arguments plus approvalId (waitSeconds lets the call wait for the " +
+    "click). Never retry on your own after an error that says the outcome " +
     "is unknown. Long texts are split into parts (GSM-7: 160 characters, 153 per part when " +
     "split; UCS-2: 70/67); `scheduled` sends later.",
   scope: "sms:send",
@@ -174,7 +208,7 @@ export const sendSms = defineTool({
     openWorldHint: true,
   },
   handler: async (input, ctx) => {
-    const { dryRun, idempotencyKey, confirmationToken, ...args } = input;
+    const { dryRun, idempotencyKey, confirmationToken, approvalId, waitSeconds, ...args } = input;
     const mode = ctx.services.smsTestMode;
     const simulate = mode === "off" ? undefined : mode;
     const marked = simulate ? { simulated: true as const } : {};
@@ -212,13 +246,39 @@ export const sendSms = defineTool({
       recipient: args.correctBy ? `${args.correctBy}:${args.to}` : args.to,
       quote,
       question: (q) => question(args, parts, encoding, q, simulate !== undefined),
-      declined: (answer) => ({
+      notSent: (reason) => ({
         status: "not_sent" as const,
-        reason: answer === "decline" ? "declined" as const : "cancelled" as const,
+        reason,
         destination: args.to,
-        note: answer === "decline"
-          ? "The user declined to send this SMS. Nothing was sent or billed; do not retry unless they ask."
-          : "The user dismissed the confirmation. Nothing was sent or billed.",
+        note: NOT_SENT_NOTES[reason],
+      }),
+      approvalId,
+      waitSeconds,
+      details: (q) => ({
+        to: args.to,
+        from: args.from,
+        message: args.message,
+        parts,
+        encoding,
+        estimatedCostEur: q?.costEur ?? null,
+        rateEur: q?.rateEur ?? null,
+        country: q?.country ?? null,
+        ...(args.scheduled ? { scheduled: args.scheduled } : {}),
+        ...(simulate ? { simulated: true } : {}),
+      }),
+      approvalRequired: (approval, q) => ({
+        status: "approval_required" as const,
+        approval_id: approval.id,
+        approval_url: `${ctx.services.publicUrl}/approvals/${approval.id}`,
+        expires_in_seconds: approval.expiresInSeconds,
+        destination: args.to,
+        parts,
+        encoding,
+        estimated_cost_eur: q?.costEur ?? null,
+        note: "Nothing was sent. This server sends an SMS only once a person approved it: give " +
+          "the user approval_url to open, and when they say they approved, call send_sms again " +
+          "with exactly the same arguments and approvalId. Do not approve it yourself.",
+        ...marked,
       }),
       run: async () => {
         const accepted = await ctx.vertex.sendSms({

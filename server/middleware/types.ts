@@ -1,5 +1,6 @@
 /** The Hono environment every middleware of this server shares. */
 import type { RequestFacts } from "../../core/telemetry.ts";
+import type { Session } from "../session.ts";
 import type { Toolset } from "../toolsets.ts";
 
 /** A parsed JSON-RPC body, peeked at for routing, auth challenges and logs. */
@@ -24,6 +25,8 @@ export interface AppVariables {
   token: string | undefined;
   /** The token's keyed hash, computed on first use. */
   principal: () => Promise<string>;
+  /** The verified `Mcp-Session-Id` of a 2025-era request. */
+  session?: Session;
   /** What VertexSMS said of the token during the request (set by the MCP route). */
   tokenVerdict?: "accepted" | "rejected";
   /** The parsed body of a POST to `/mcp`. */
