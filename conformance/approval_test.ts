@@ -75,7 +75,7 @@ for (const { era, connect } of CLIENTS) {
       }
       assert.equal(page.headers.get("cache-control"), "no-store");
       assert.equal(page.headers.get("x-frame-options"), "DENY");
-      assert.equal(page.headers.get("referrer-policy"), "no-referrer");
+      assert.equal(page.headers.get("referrer-policy"), "same-origin");
       for (
         const shown of [
           "+37069912345",

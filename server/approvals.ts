@@ -6,7 +6,7 @@
  *
  * Server-rendered HTML, no external assets and no script, so it works in any
  * browser with JavaScript off; a strict Content-Security-Policy, never cached,
- * never framed, never sent as a referrer. `GET` changes nothing. A decision
+ * never framed, never sent as a referrer to another site. `GET` changes nothing. A decision
  * needs the page's own form value (a keyed hash of the approval id), and from
  * a browser the form's `Origin` must be this server's. The MCP Apps review
  * card uses the same two routes as JSON (`Accept: application/json`), with
@@ -29,7 +29,8 @@ const PAGE_HEADERS = {
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "Cache-Control": "no-store",
   "X-Frame-Options": "DENY",
-  "Referrer-Policy": "no-referrer",
+  // Never send the page's URL elsewhere; `no-referrer` would also blank the form's own Origin.
+  "Referrer-Policy": "same-origin",
   "X-Content-Type-Options": "nosniff",
 };
 
