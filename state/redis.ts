@@ -399,11 +399,13 @@ export async function redisState(options: RedisStateOptions): Promise<RedisState
   const { createClient } = await import("@redis/client");
   const prefix = options.prefix ?? "vxmcp:";
   const logger = options.logger;
+  // The client prefers a password in the URL to its `password` option: drop the URL's.
+  const url = options.password ? withoutUrlPassword(options.url) : options.url;
   const open = (role: string, replies: boolean): Connection => {
     let ready = false;
     let down = false;
     const client = createClient({
-      url: options.url,
+      url,
       ...(options.password ? { password: options.password } : {}),
       // Without this, the client reads two environment variables (more --allow-env).
       maintNotifications: "disabled",
@@ -467,6 +469,13 @@ export async function redisState(options: RedisStateOptions): Promise<RedisState
   };
 }
 
+/** `url` without its password (the user name, if any, stays). */
+function withoutUrlPassword(url: string): string {
+  const parsed = new URL(url);
+  parsed.password = "";
+  return parsed.href;
+}
+
 /**
  * Evicting keys under memory pressure would silently drop idempotency
  * records, counters and spent confirmations: the server must run with
@@ -482,11 +491,16 @@ async function checkEviction(
   let maxmemory: string;
   try {
     const reply = await redis.sendCommand(["CONFIG", "GET", "maxmemory*"]);
+    // A flat list of names and values, or (as this client reads it) already an object.
     const pairs = new Map<string, string>();
     if (Array.isArray(reply)) {
       for (let i = 0; i + 1 < reply.length; i += 2) {
         pairs.set(String(reply[i]), String(reply[i + 1]));
       }
+    } else if (reply instanceof Map) {
+      for (const [name, value] of reply) pairs.set(String(name), String(value));
+    } else if (reply !== null && typeof reply === "object") {
+      for (const [name, value] of Object.entries(reply)) pairs.set(name, String(value));
     }
     policy = pairs.get("maxmemory-policy") ?? "";
     maxmemory = pairs.get("maxmemory") ?? "";
