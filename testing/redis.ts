@@ -67,6 +67,8 @@ export interface RedisServer {
    * set) and return the raw reply (RESP text, e.g. `:59998\r\n`).
    */
   command(...args: string[]): Promise<string>;
+  /** Record every command the server receives (`MONITOR`) until `stop`, which returns them. */
+  monitor(): Promise<{ stop(): Promise<string> }>;
 }
 
 /** Start `redis-server` on a free loopback port and wait until it answers. */
@@ -136,6 +138,30 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     close: async () => {
       await stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+    monitor: async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      if (options.password) await exchange(conn, ["AUTH", options.password]);
+      const first = await exchange(conn, ["MONITOR"]);
+      let seen = first;
+      const decoder = new TextDecoder();
+      const reading = (async () => {
+        const buffer = new Uint8Array(64 * 1024);
+        for (;;) {
+          const n = await conn.read(buffer).catch(() => null);
+          if (n === null) return;
+          seen += decoder.decode(buffer.subarray(0, n));
+        }
+      })();
+      return {
+        stop: async () => {
+          // Let the last commands arrive, then end the session.
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          conn.close();
+          await reading;
+          return seen;
+        },
+      };
     },
     command: async (...command: string[]) => {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
