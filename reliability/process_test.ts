@@ -327,3 +327,31 @@ Deno.test("STATE_URL beside a KV database stops the start with one line", async 
   assert.match(output[0]!, /^Invalid configuration: KV_PATH must be empty or "off" when STATE_URL/);
   assert.ok(!output[0]!.includes("Url-Pa55word"));
 });
+
+redisTest(
+  "a second instance on the same Redis with another STATE_SECRET refuses to start",
+  async () => {
+    const redis = await startRedis();
+    const first = spawnMain({
+      STATE_URL: redis.url,
+      STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s",
+    });
+    try {
+      assert.equal((await first.line("listening")).state, "redis");
+      const other = spawnMain({
+        STATE_URL: redis.url,
+        STATE_SECRET: "Z1x9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0L",
+      });
+      const status = await other.child.status;
+      await other.done;
+      assert.equal(status.code, 1, "the split would let one key send twice");
+      const refusal = other.lines.filter((l) => !l.startsWith("{") && l.trim() !== "");
+      assert.equal(refusal.length, 1, other.lines.join("\n"));
+      assert.match(refusal[0]!, /^STATE_SECRET differs from the one other instances/);
+      assert.ok(!other.lines.join("\n").includes("Z1x9Qw8Er7Ty6Ui5"), "the secret is not printed");
+    } finally {
+      await first.reap();
+      await redis.close();
+    }
+  },
+);
