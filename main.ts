@@ -1,12 +1,20 @@
 /**
- * Entry point: `deno task start`. Reads the configuration, opens Deno KV,
- * serves until SIGINT/SIGTERM, then drains in-flight requests (at most
+ * Entry point: `deno task start`. Reads the configuration, opens the shared
+ * state (Redis per `STATE_URL`, else Deno KV per `KV_PATH`), serves until
+ * SIGINT/SIGTERM, then drains in-flight requests (at most
  * `SHUTDOWN_TIMEOUT_MS`) and exits 0, or 1 when the drain was cut short.
  */
-import { type Config, ConfigError, loadConfig, readEnv } from "./core/config.ts";
+import { type Config, ConfigError, loadConfig, readEnv, withoutPassword } from "./core/config.ts";
 import { Logger } from "./core/log.ts";
 import { startServer } from "./server/mod.ts";
-import { kvState, memoryState, SecretMismatchError } from "./state/mod.ts";
+import {
+  kvState,
+  memoryState,
+  RedisSetupError,
+  redisState,
+  SecretMismatchError,
+  type SharedState,
+} from "./state/mod.ts";
 import { TOOLS } from "./tools/mod.ts";
 
 /** Open Deno KV as `KV_PATH` says: empty → Deno's default database, `off` → none. */
@@ -25,13 +33,43 @@ async function openKv(config: Config): Promise<Deno.Kv | null> {
   }
 }
 
-/** Configuration and KV, or one line on stderr and exit code 1. */
-async function prepare(
-  env: Record<string, string | undefined>,
-): Promise<{ config: Config; kv: Deno.Kv | null }> {
+/**
+ * The shared state: Redis when `STATE_URL` is set (`@redis/client` is loaded
+ * only then), else Deno KV as `KV_PATH` says, else this process's memory.
+ */
+async function openState(
+  config: Config,
+  logger: Logger,
+): Promise<{ state: SharedState; kv: Deno.Kv | null }> {
+  if (config.stateUrl !== "") {
+    const password = config.stateRedisPassword;
+    try {
+      const state = await redisState({
+        url: config.stateUrl,
+        ...(password ? { password } : {}),
+        logger,
+      });
+      return { state, kv: null };
+    } catch (error) {
+      if (!(error instanceof RedisSetupError)) throw error;
+      let reason = error.message;
+      const secrets = [password, new URL(config.stateUrl).password].filter((p) => p !== "");
+      for (const secret of secrets) reason = reason.replaceAll(secret, "***");
+      throw new ConfigError(
+        "STATE_URL",
+        `a Redis server this process can use: ${reason}`,
+        withoutPassword(config.stateUrl),
+      );
+    }
+  }
+  const kv = await openKv(config);
+  return { state: kv ? kvState(kv) : memoryState(), kv };
+}
+
+/** Configuration, or one line on stderr and exit code 1. */
+function prepare(env: Record<string, string | undefined>): Config {
   try {
-    const config = loadConfig(env);
-    return { config, kv: await openKv(config) };
+    return loadConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
@@ -41,21 +79,33 @@ async function prepare(
 
 if (import.meta.main) {
   const env = readEnv();
-  const { config, kv } = await prepare(env);
+  const config = prepare(env);
   const logger = new Logger(config.logLevel);
+  const { state, kv } = await openState(config, logger).catch((error) => {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    Deno.exit(1);
+  });
   if (Deno.env.get("DENO_DEPLOY") && !env.PUBLIC_URL?.trim()) {
     logger.warn("PUBLIC_URL is not set", {
       hint:
         "set it to this app's https URL: the OAuth metadata and HLR callbacks are built from it",
     });
   }
-  const state = kv ? kvState(kv) : memoryState();
+  if (state.kind === "redis" && config.stateSecret === "") {
+    logger.warn("STATE_SECRET is not set", {
+      hint: "with Redis, set the same STATE_SECRET on every instance: the random one kept in " +
+        "Redis is lost if Redis restarts without persistence, and instances started after " +
+        "that would use another one than those already running",
+    });
+  }
   const server = startServer({ env, tools: TOOLS, logger, state });
   try {
     await server.app.ready();
   } catch (error) {
     if (!(error instanceof SecretMismatchError)) throw error;
     console.error(error.message);
+    await state.close();
     Deno.exit(1);
   }
   logger.info("listening", {

@@ -16,6 +16,7 @@ import {
   httpStatusOf,
   MODERN,
   rpc,
+  SHARED_BACKENDS,
   startHarness,
   startPair,
 } from "../testing/harness.ts";
@@ -170,32 +171,38 @@ for (const { era, connect } of CLIENTS) {
   });
 }
 
-Deno.test("an approval made on one instance is approved on another and sends once (waitSeconds)", async () => {
-  const pair = await startPair(REQUIRE);
-  try {
-    const call = (url: string, args: Record<string, unknown>) =>
-      rpc(url, {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tools/call",
-        params: { name: "send_sms", arguments: args },
-      }, { Authorization: `Bearer ${TOKEN}` }).then((r) => r.json());
-    const asked = (await call(pair.a.mcpUrl, SMS)).result.structuredContent;
-    // The page as instance B serves it (its own origin, as behind a load balancer).
-    const url = `${pair.b.server.url}/approvals/${asked.approval_id}`;
-    const page = await openPage(url);
-    assert.equal(page.status, 200);
-    const waiting = call(pair.a.mcpUrl, { ...SMS, approvalId: asked.approval_id, waitSeconds: 10 });
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(sends(pair), 0, "the call waits for the click");
-    assert.equal(await decide(url, { action: "approve", form_token: page.token! }), 303);
-    const sent = (await waiting).result.structuredContent;
-    assert.equal(sent.status, "sent");
-    assert.equal(sends(pair), 1);
-  } finally {
-    await pair.close();
-  }
-});
+for (const { backend, test } of SHARED_BACKENDS) {
+  test(`${backend}: an approval made on one instance is approved on another and sends once (waitSeconds)`, async () => {
+    const pair = await startPair(REQUIRE, undefined, backend);
+    try {
+      const call = (url: string, args: Record<string, unknown>) =>
+        rpc(url, {
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "send_sms", arguments: args },
+        }, { Authorization: `Bearer ${TOKEN}` }).then((r) => r.json());
+      const asked = (await call(pair.a.mcpUrl, SMS)).result.structuredContent;
+      // The page as instance B serves it (its own origin, as behind a load balancer).
+      const url = `${pair.b.server.url}/approvals/${asked.approval_id}`;
+      const page = await openPage(url);
+      assert.equal(page.status, 200);
+      const waiting = call(pair.a.mcpUrl, {
+        ...SMS,
+        approvalId: asked.approval_id,
+        waitSeconds: 10,
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(sends(pair), 0, "the call waits for the click");
+      assert.equal(await decide(url, { action: "approve", form_token: page.token! }), 303);
+      const sent = (await waiting).result.structuredContent;
+      assert.equal(sent.status, "sent");
+      assert.equal(sends(pair), 1);
+    } finally {
+      await pair.close();
+    }
+  });
+}
 
 /**
  * A proxy in front of instance A that sends every POST whose body is a
@@ -226,37 +233,39 @@ function answerRouter(a: string, b: string) {
   };
 }
 
-Deno.test("2025 in-band: the answer reaches the call on the other instance; accept sends once, decline and cancel none", async () => {
-  const pair = await startPair(REQUIRE);
-  const router = answerRouter(pair.a.server.url, pair.b.server.url);
-  try {
-    const outcomes: string[] = [];
-    for (const action of ["accept", "decline", "cancel"] as const) {
-      const asked: string[] = [];
-      const c = await connectV1(router.url, TOKEN, {
-        elicitation: ({ message }) => (asked.push(message), { action }),
-      });
-      try {
-        const result = await c.client.callTool({ name: "send_sms", arguments: SMS });
-        assert.equal(asked.length, 1, `${action}: asked once`);
-        assert.match(asked[0]!, /Text: "Your code is <4821> & more"/);
-        outcomes.push(result.structuredContent.status + (result.structuredContent.reason ?? ""));
-      } finally {
-        await c.close();
+for (const { backend, test } of SHARED_BACKENDS) {
+  test(`${backend}: 2025 in-band: the answer reaches the call on the other instance; accept sends once, decline and cancel none`, async () => {
+    const pair = await startPair(REQUIRE, undefined, backend);
+    const router = answerRouter(pair.a.server.url, pair.b.server.url);
+    try {
+      const outcomes: string[] = [];
+      for (const action of ["accept", "decline", "cancel"] as const) {
+        const asked: string[] = [];
+        const c = await connectV1(router.url, TOKEN, {
+          elicitation: ({ message }) => (asked.push(message), { action }),
+        });
+        try {
+          const result = await c.client.callTool({ name: "send_sms", arguments: SMS });
+          assert.equal(asked.length, 1, `${action}: asked once`);
+          assert.match(asked[0]!, /Text: "Your code is <4821> & more"/);
+          outcomes.push(result.structuredContent.status + (result.structuredContent.reason ?? ""));
+        } finally {
+          await c.close();
+        }
       }
+      assert.deepEqual(outcomes, ["sent", "not_sentdeclined", "not_sentcancelled"]);
+      assert.equal(router.answers.length, 3, "every answer went to instance B");
+      assert.equal(sends(pair), 1);
+      console.log(
+        `figure approval 2025 in-band (${backend}): 3 questions answered on the other instance (accept, ` +
+          `decline, cancel) → ${sends(pair)} POST /sms`,
+      );
+    } finally {
+      await router.shutdown();
+      await pair.close();
     }
-    assert.deepEqual(outcomes, ["sent", "not_sentdeclined", "not_sentcancelled"]);
-    assert.equal(router.answers.length, 3, "every answer went to instance B");
-    assert.equal(sends(pair), 1);
-    console.log(
-      `figure approval 2025 in-band: 3 questions answered on the other instance (accept, ` +
-        `decline, cancel) → ${sends(pair)} POST /sms`,
-    );
-  } finally {
-    await router.shutdown();
-    await pair.close();
-  }
-});
+  });
+}
 
 Deno.test("2025 sessions: an id is issued only to a client that can be asked; a forged or expired one is 404, after 401", async () => {
   const h = startHarness();

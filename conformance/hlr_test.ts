@@ -1,7 +1,7 @@
 /**
  * lookup_hlr end to end: the fake posts the callback like VertexSMS does,
- * also to a second server instance sharing one Deno KV store; the callback
- * route's refusals; HLR_TIMEOUT and HLR_UNAVAILABLE.
+ * also to a second server instance sharing one Deno KV store or one Redis
+ * server; the callback route's refusals; HLR_TIMEOUT and HLR_UNAVAILABLE.
  */
 import assert from "node:assert/strict";
 import {
@@ -9,38 +9,48 @@ import {
   connectV2,
   DEMO_TOKENS,
   envelopeOf,
+  SHARED_BACKENDS,
   startHarness,
   startPair,
 } from "../testing/harness.ts";
+import { redisTest, startRedis } from "../testing/redis.ts";
 import { SAMPLE_HLR_CALLBACK } from "../testing/samples.ts";
+import { redisState } from "../state/mod.ts";
 
 const RESULT = SAMPLE_HLR_CALLBACK;
 
 for (const { era, connect } of CLIENTS) {
-  Deno.test(`${era}: a callback that lands on another instance completes the lookup (shared KV)`, async () => {
-    // B is where the load balancer sends VertexSMS's callback: A's PUBLIC_URL points there.
-    const { fake, a, b, close } = await startPair({}, (b) => ({ PUBLIC_URL: b.server.url }));
-    const c = await connect(a.mcpUrl, DEMO_TOKENS["hlr:lookup"]);
-    try {
-      const result = await c.client.callTool({
-        name: "lookup_hlr",
-        arguments: { msisdn: "+37069912345", waitSeconds: 10 },
-      });
-      assert.notEqual(result.isError, true, result.content?.[0]?.text);
-      assert.equal(result.structuredContent.lookup_id, "1203877133");
-      assert.equal(fake.callbacks.length, 1);
-      assert.ok(fake.callbacks[0]!.url.startsWith(`${b.server.url}/callbacks/hlr/`));
-      assert.equal(fake.callbacks[0]!.status, 200);
-      const delivered = b.logs.map((l) => JSON.parse(l)).filter((l) =>
-        l.path?.startsWith("/callbacks/hlr/")
+  for (const { backend, test } of SHARED_BACKENDS) {
+    test(`${era}: a callback that lands on another instance completes the lookup (shared ${backend})`, async () => {
+      // B is where the load balancer sends VertexSMS's callback: A's PUBLIC_URL points there.
+      const { fake, a, b, close } = await startPair(
+        {},
+        (b) => ({ PUBLIC_URL: b.server.url }),
+        backend,
       );
-      assert.equal(delivered.length, 1, "the callback reached instance B");
-      assert.ok(!a.logs.some((l) => l.includes("/callbacks/hlr/")), "not instance A");
-    } finally {
-      await c.close();
-      await close();
-    }
-  });
+      const c = await connect(a.mcpUrl, DEMO_TOKENS["hlr:lookup"]);
+      try {
+        const result = await c.client.callTool({
+          name: "lookup_hlr",
+          arguments: { msisdn: "+37069912345", waitSeconds: 10 },
+        });
+        assert.notEqual(result.isError, true, result.content?.[0]?.text);
+        assert.equal(result.structuredContent.lookup_id, "1203877133");
+        assert.equal(fake.callbacks.length, 1);
+        assert.ok(fake.callbacks[0]!.url.startsWith(`${b.server.url}/callbacks/hlr/`));
+        assert.equal(fake.callbacks[0]!.status, 200);
+        const delivered = b.logs.map((l) => JSON.parse(l)).filter((l) =>
+          l.path?.startsWith("/callbacks/hlr/")
+        );
+        assert.equal(delivered.length, 1, "the callback reached instance B");
+        assert.ok(!a.logs.some((l) => l.includes("/callbacks/hlr/")), "not instance A");
+        assert.equal(fake.count("POST /hlr"), 1);
+      } finally {
+        await c.close();
+        await close();
+      }
+    });
+  }
 }
 
 Deno.test("the callback URL is one-time and unguessable; the route answers OK once", async () => {
@@ -155,11 +165,16 @@ Deno.test("a loopback PUBLIC_URL with a remote upstream: HLR_UNAVAILABLE before 
   }
 });
 
-for (const shared of [false, true]) {
-  Deno.test(`an expired id answers 404 once the lookup gave up (${shared ? "shared KV" : "in process"})`, async () => {
-    const path = shared ? await Deno.makeTempFile({ suffix: ".sqlite" }) : undefined;
+for (const where of ["in process", "shared KV", "shared Redis"] as const) {
+  const test = where === "shared Redis"
+    ? redisTest
+    : (name: string, fn: () => Promise<void>) => Deno.test(name, fn);
+  test(`an expired id answers 404 once the lookup gave up (${where})`, async () => {
+    const path = where === "shared KV" ? await Deno.makeTempFile({ suffix: ".sqlite" }) : undefined;
     const kv = path ? await Deno.openKv(path) : null;
-    const h = startHarness({ kv });
+    const redis = where === "shared Redis" ? await startRedis() : undefined;
+    const state = redis ? await redisState({ url: redis.url }) : undefined;
+    const h = startHarness({ kv, state });
     const c = await connectV2(h.mcpUrl, DEMO_TOKENS.full);
     try {
       const result = await c.client.callTool({
@@ -180,6 +195,8 @@ for (const shared of [false, true]) {
       await h.close();
       kv?.close();
       if (path) await Deno.remove(path).catch(() => {});
+      await state?.close();
+      await redis?.close();
     }
   });
 }

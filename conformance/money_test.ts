@@ -2,7 +2,8 @@
  * Money safety end to end, through both client SDKs: every guard is proven by
  * counting the `POST /sms` (or `/hlr`, `/senderId`) requests the fake
  * VertexSMS received — retried calls with a key (argument and header),
- * concurrent duplicates (one instance, and two sharing one Deno KV file),
+ * concurrent duplicates (one instance, and two sharing one Deno KV file or
+ * one Redis server),
  * unknown outcomes, dry runs, confirmation by elicitation and by token,
  * the per-token throttles and the spend cap.
  */
@@ -17,6 +18,7 @@ import {
   type Harness,
   MODERN,
   rpc,
+  SHARED_BACKENDS,
   startHarness,
   startPair,
 } from "../testing/harness.ts";
@@ -435,74 +437,132 @@ for (const { era, connect } of CLIENTS) {
   });
 }
 
-Deno.test("concurrent duplicates on two instances sharing KV: one send (KV-kept secret)", async () => {
-  const pair = await startPair();
-  const ca = await connectV2(pair.a.mcpUrl, TOKEN);
-  const cb = await connectV1(pair.b.mcpUrl, TOKEN);
-  try {
-    pair.fake.inject({ route: "POST /sms", kind: "slow", delayMs: 400 });
-    const args = { ...SMS, idempotencyKey: "two-instances" };
-    const [ra, rb] = await Promise.all([
-      ca.client.callTool({ name: "send_sms", arguments: args }),
-      cb.client.callTool({ name: "send_sms", arguments: args }),
-    ]);
-    assert.ok(ra.structuredContent?.message_id, ra.content?.[0]?.text);
-    assert.equal(rb.structuredContent?.message_id, ra.structuredContent.message_id);
-    assert.equal(pair.fake.count("POST /sms"), 1);
-  } finally {
-    await ca.close();
-    await cb.close();
-    await pair.close();
-  }
-});
-
-Deno.test("the per-minute limit holds across two instances (STATE_SECRET)", async () => {
-  const pair = await startPair({
-    SMS_SENDS_PER_MINUTE: "1",
-    STATE_SECRET: "a-shared-secret-of-32-bytes-or-more",
+for (const { backend, test } of SHARED_BACKENDS) {
+  test(`concurrent duplicates on two instances sharing ${backend}: one send (shared-kept secret)`, async () => {
+    const pair = await startPair({}, undefined, backend);
+    const ca = await connectV2(pair.a.mcpUrl, TOKEN);
+    const cb = await connectV1(pair.b.mcpUrl, TOKEN);
+    try {
+      pair.fake.inject({ route: "POST /sms", kind: "slow", delayMs: 400 });
+      const args = { ...SMS, idempotencyKey: "two-instances" };
+      const [ra, rb] = await Promise.all([
+        ca.client.callTool({ name: "send_sms", arguments: args }),
+        cb.client.callTool({ name: "send_sms", arguments: args }),
+      ]);
+      assert.ok(ra.structuredContent?.message_id, ra.content?.[0]?.text);
+      assert.equal(rb.structuredContent?.message_id, ra.structuredContent.message_id);
+      assert.equal(pair.fake.count("POST /sms"), 1);
+    } finally {
+      await ca.close();
+      await cb.close();
+      await pair.close();
+    }
   });
-  const ca = await connectV2(pair.a.mcpUrl, TOKEN);
-  const cb = await connectV2(pair.b.mcpUrl, TOKEN);
-  try {
-    const first = await ca.client.callTool({ name: "send_sms", arguments: SMS });
-    assert.notEqual(first.isError, true, first.content?.[0]?.text);
-    const second = await cb.client.callTool({ name: "send_sms", arguments: SMS });
-    assert.equal(envelopeOf(second).code, "RATE_LIMITED");
-    assert.equal(pair.fake.count("POST /sms"), 1);
-  } finally {
-    await ca.close();
-    await cb.close();
-    await pair.close();
-  }
-});
 
-Deno.test("2026: a confirmation started on one instance completes on another", async () => {
-  const pair = await startPair({ STATE_SECRET: "a-shared-secret-of-32-bytes-or-more" });
-  const asked: string[] = [];
-  // A load balancer's choice: the first round goes to A, the retry with the answer to B.
-  const balance: typeof fetch = (input, init) => {
-    const retry = typeof init?.body === "string" && init.body.includes('"inputResponses"');
-    return fetch(retry ? pair.b.mcpUrl : input, init);
-  };
-  const c = await connectV2(pair.a.mcpUrl, TOKEN, {
-    fetch: balance,
-    elicitation: ({ message }) => {
-      asked.push(message);
-      return { action: "accept" };
-    },
+  test(`the per-minute limit holds across two instances sharing ${backend} (STATE_SECRET)`, async () => {
+    const pair = await startPair(
+      {
+        SMS_SENDS_PER_MINUTE: "1",
+        STATE_SECRET: "a-shared-secret-of-32-bytes-or-more",
+      },
+      undefined,
+      backend,
+    );
+    const ca = await connectV2(pair.a.mcpUrl, TOKEN);
+    const cb = await connectV2(pair.b.mcpUrl, TOKEN);
+    try {
+      const first = await ca.client.callTool({ name: "send_sms", arguments: SMS });
+      assert.notEqual(first.isError, true, first.content?.[0]?.text);
+      const second = await cb.client.callTool({ name: "send_sms", arguments: SMS });
+      assert.equal(envelopeOf(second).code, "RATE_LIMITED");
+      assert.equal(pair.fake.count("POST /sms"), 1);
+    } finally {
+      await ca.close();
+      await cb.close();
+      await pair.close();
+    }
   });
-  try {
-    const result = await c.client.callTool({ name: "send_sms", arguments: SMS });
-    assert.equal(result.structuredContent.status, "sent", result.content?.[0]?.text);
-    assert.equal(asked.length, 1);
-    assert.ok(pair.a.logs.some((l) => l.includes('"tool":"send_sms"')), "A asked");
-    assert.ok(pair.b.logs.some((l) => l.includes('"tool":"send_sms"')), "B sent");
-    assert.equal(pair.fake.count("POST /sms"), 1);
-  } finally {
-    await c.close();
-    await pair.close();
-  }
-});
+
+  test(`concurrent sends on two instances sharing ${backend}: throttle and spend cap count each once`, async () => {
+    const pair = await startPair(
+      { SMS_SENDS_PER_MINUTE: "3", STATE_SECRET: "a-shared-secret-of-32-bytes-or-more" },
+      undefined,
+      backend,
+    );
+    const capped = await startPair(
+      { SMS_DAILY_SPEND_CAP_EUR: "0.10", STATE_SECRET: "a-shared-secret-of-32-bytes-or-more" },
+      undefined,
+      backend,
+    );
+    const clients = await Promise.all(
+      [pair.a, pair.b, capped.a, capped.b].map((h) => connectV2(h.mcpUrl, TOKEN)),
+    );
+    const [ca, cb, cc, cd] = clients;
+    try {
+      // 8 sends at once, alternating instances, different recipients: 3 fit the minute.
+      const burst = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? ca! : cb!).client.callTool({
+            name: "send_sms",
+            arguments: { ...SMS, to: `+3706955550${i}` },
+          })),
+      );
+      const refused = burst.filter((r) => r.isError);
+      assert.equal(pair.fake.count("POST /sms"), 3);
+      assert.equal(refused.length, 5);
+      for (const r of refused) assert.equal(envelopeOf(r).code, "RATE_LIMITED");
+
+      // €0.05 each against a €0.10 cap: 2 of 5 concurrent sends, on either instance.
+      const spend = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          (i % 2 ? cc! : cd!).client.callTool({
+            name: "send_sms",
+            arguments: { ...SMS, to: `+3706955551${i}` },
+          })),
+      );
+      assert.equal(capped.fake.count("POST /sms"), 2);
+      const over = spend.filter((r) => r.isError).map((r) => envelopeOf(r));
+      assert.equal(over.length, 3);
+      for (const e of over) assert.match(String(e.message), /over the cap of €0.10/);
+    } finally {
+      for (const c of clients) await c.close();
+      await pair.close();
+      await capped.close();
+    }
+  });
+
+  test(`2026: a confirmation started on one instance completes on another (${backend})`, async () => {
+    const pair = await startPair(
+      { STATE_SECRET: "a-shared-secret-of-32-bytes-or-more" },
+      undefined,
+      backend,
+    );
+    const asked: string[] = [];
+    // A load balancer's choice: the first round goes to A, the retry with the answer to B.
+    const balance: typeof fetch = (input, init) => {
+      const retry = typeof init?.body === "string" && init.body.includes('"inputResponses"');
+      return fetch(retry ? pair.b.mcpUrl : input, init);
+    };
+    const c = await connectV2(pair.a.mcpUrl, TOKEN, {
+      fetch: balance,
+      elicitation: ({ message }) => {
+        asked.push(message);
+        return { action: "accept" };
+      },
+    });
+    try {
+      const result = await c.client.callTool({ name: "send_sms", arguments: SMS });
+      assert.equal(result.structuredContent.status, "sent", result.content?.[0]?.text);
+      assert.equal(asked.length, 1);
+      assert.ok(pair.a.logs.some((l) => l.includes('"tool":"send_sms"')), "A asked");
+      assert.ok(pair.b.logs.some((l) => l.includes('"tool":"send_sms"')), "B sent");
+      assert.equal(pair.fake.count("POST /sms"), 1);
+    } finally {
+      await c.close();
+      await pair.close();
+    }
+  });
+}
 
 Deno.test("money guards keep SMS text, numbers and keys out of the logs", async () => {
   const h = startHarness({ env: { SMS_SENDS_PER_MINUTE: "1" } });

@@ -29,6 +29,10 @@ export interface Config {
   hlrCallbackAllowedIps: string[];
   /** Deno KV location: `""` → Deno's default database, `"off"` → none, else a path or URL. */
   kvPath: string;
+  /** Redis for the shared state (`redis://` or `rediss://`); `""`: not used (Deno KV instead). */
+  stateUrl: string;
+  /** Password for `stateUrl` (overrides one in the URL); `""`: none or the URL's. */
+  stateRedisPassword: string;
   shutdownTimeoutMs: number;
   /** Per token; 0: no limit. */
   smsSendsPerMinute: number;
@@ -87,6 +91,8 @@ interface Variable<K extends keyof Config> {
   parse: Parser<Config[K]>;
   /** Never echo the value (in errors or anywhere else). */
   secret?: boolean;
+  /** How a refused value is shown (e.g. a URL without its password); default: as given. */
+  shown?: (raw: string) => string;
 }
 
 const integer = (min: number, max: number): Parser<number> => (raw) => {
@@ -150,6 +156,24 @@ const eur: Parser<number> = (raw) => {
   const micros = eurToMicros(raw);
   return micros !== undefined && micros <= 1_000_000 * 1_000_000 ? micros : undefined;
 };
+
+/** A Redis URL: `redis://` or `rediss://`, a host, an optional port and database number. */
+const redisUrl: Parser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") return undefined;
+  if (!url.hostname || url.search || url.hash) return undefined;
+  return /^(\/\d{0,5})?$/.test(url.pathname) ? raw : undefined;
+};
+
+/** A URL as it may be shown: any password replaced by `***`. */
+export function withoutPassword(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@]*?:)[^/@]*@/i, "$1***@");
+}
 
 /** Distinct characters a secret needs: refuses "xxxx…" and other guessable fillers. */
 const SECRET_MIN_DISTINCT = 12;
@@ -281,9 +305,28 @@ export const VARIABLES = {
   KV_PATH: {
     key: "kvPath",
     default: "",
-    expected: 'a file path, "off", or empty for Deno\'s default database',
-    meaning: "the Deno KV database for state shared between instances (see below)",
+    expected:
+      'a file path, a KV Connect https:// URL, "off", or empty for Deno\'s default database',
+    meaning:
+      "the Deno KV database for state shared between instances: a file, a KV Connect `https://` URL, `off` (see below)",
     parse: kvLocation,
+  },
+  STATE_URL: {
+    key: "stateUrl",
+    default: "",
+    expected: "a redis:// or rediss:// URL such as rediss://redis.internal:6380/0",
+    meaning:
+      "Redis (or Valkey) for state shared between instances, instead of Deno KV (see below); its password is never logged",
+    parse: (raw) => (raw === "" ? "" : redisUrl(raw)),
+    shown: withoutPassword,
+  },
+  STATE_REDIS_PASSWORD: {
+    key: "stateRedisPassword",
+    default: "",
+    expected: "printable characters (up to 512), with STATE_URL set",
+    meaning: "the Redis password (overrides one in `STATE_URL`)",
+    parse: (raw) => /^\P{Cc}{0,512}$/u.test(raw) ? raw : undefined,
+    secret: true,
   },
   SHUTDOWN_TIMEOUT_MS: {
     key: "shutdownTimeoutMs",
@@ -367,6 +410,13 @@ export const VARIABLES = {
 /** Name of an environment variable the server reads. */
 export type VariableName = keyof typeof VARIABLES;
 
+/** A variable's value as an error may show it: secrets never, URLs without their password. */
+export function shownValue(name: VariableName, raw: string): string {
+  const variable: Variable<keyof Config> = VARIABLES[name];
+  if (variable.secret) return `(${raw.length} characters, not shown)`;
+  return variable.shown ? variable.shown(raw) : raw;
+}
+
 /**
  * Parse and validate the configuration. Unset or empty variables take their
  * defaults; the first invalid one throws a {@link ConfigError}.
@@ -380,13 +430,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     const raw = given ? given : variable.default;
     if (raw === undefined) continue;
     const value = variable.parse(raw);
-    if (value === undefined) {
-      const shown = variable.secret ? `(${raw.length} characters, not shown)` : raw;
-      throw new ConfigError(name, variable.expected, shown);
-    }
+    if (value === undefined) throw new ConfigError(name, variable.expected, shownValue(name, raw));
     out[variable.key] = value;
   }
   const config = out as Omit<Config, "publicUrl"> & { publicUrl?: string };
+  // Shared state lives in one place.
+  if (config.stateUrl !== "" && config.kvPath !== "" && config.kvPath !== "off") {
+    throw new ConfigError(
+      "KV_PATH",
+      'empty or "off" when STATE_URL is set (shared state lives in one place: Redis or Deno KV)',
+      config.kvPath,
+    );
+  }
+  if (config.stateUrl === "" && config.stateRedisPassword !== "") {
+    throw new ConfigError(
+      "STATE_REDIS_PASSWORD",
+      "empty when STATE_URL is not set (it is the password of that Redis)",
+      shownValue("STATE_REDIS_PASSWORD", config.stateRedisPassword),
+    );
+  }
   // The deprecated alias counts only when the policy itself was not given.
   const policy = !env.SMS_CONFIRMATION?.trim() && config.smsRequireConfirmation
     ? "require"
@@ -439,6 +501,15 @@ export function configWarnings(config: Config): string[] {
       "SMS_REQUIRE_CONFIRMATION is deprecated: set SMS_CONFIRMATION=require instead " +
         `(in effect now: SMS_CONFIRMATION=${config.smsConfirmation})`,
     );
+  }
+  if (config.stateUrl !== "") {
+    const parsed = new URL(config.stateUrl);
+    if (parsed.protocol === "redis:" && !isLoopbackHost(parsed.hostname)) {
+      warnings.push(
+        `STATE_URL is plain redis:// on a non-loopback host (${parsed.hostname}): its password ` +
+          "and the shared state would cross the network unencrypted; use rediss://",
+      );
+    }
   }
   return warnings;
 }

@@ -33,6 +33,52 @@ Deno.test("defaults match the documented table", () => {
   assert.equal(config.pinTextsPerHour, 5);
   assert.equal(config.smsTestMode, "off", "real sends by default");
   assert.equal(config.stateSecret, "");
+  assert.equal(config.stateUrl, "", "no Redis by default");
+  assert.equal(config.stateRedisPassword, "");
+});
+
+Deno.test("STATE_URL: redis:// or rediss://; never with a KV database; its password never shown", () => {
+  const url = "rediss://mcp:s3cr3t-pw@redis.internal:6380/2";
+  assert.equal(loadConfig({ STATE_URL: url }).stateUrl, url);
+  assert.equal(loadConfig({ STATE_URL: url, KV_PATH: "off" }).kvPath, "off");
+  const both = { STATE_URL: url, KV_PATH: "/var/lib/vertexsms-mcp/kv.sqlite" };
+  assert.throws(
+    () => loadConfig(both),
+    (e: unknown) =>
+      e instanceof ConfigError && e.variable === "KV_PATH" &&
+      /when STATE_URL is set/.test(e.message),
+  );
+  for (
+    const bad of ["redis://:s3cr3t-pw@/0", "rediss://u:s3cr3t-pw@host/db", "ftp://u:s3cr3t-pw@h"]
+  ) {
+    assert.throws(() => loadConfig({ STATE_URL: bad }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError && e.variable === "STATE_URL", String(e));
+      assert.ok(!e.message.includes("s3cr3t-pw"), e.message);
+      return true;
+    });
+  }
+  assert.throws(() => loadConfig({ STATE_URL: "redis://h?db=1" }), ConfigError);
+  assert.throws(
+    () => loadConfig({ STATE_URL: "http://u:s3cr3t-pw@redis.internal" }),
+    (e: unknown) => e instanceof ConfigError && e.message.includes("http://u:***@redis.internal"),
+  );
+  assert.throws(
+    () => loadConfig({ STATE_REDIS_PASSWORD: "s3cr3t-pw" }),
+    (e: unknown) =>
+      e instanceof ConfigError && e.variable === "STATE_REDIS_PASSWORD" &&
+      !e.message.includes("s3cr3t-pw"),
+  );
+  assert.equal(
+    loadConfig({ STATE_URL: "redis://127.0.0.1:6379", STATE_REDIS_PASSWORD: "s3cr3t-pw" })
+      .stateRedisPassword,
+    "s3cr3t-pw",
+  );
+  assert.deepEqual(configWarnings(loadConfig({ STATE_URL: "redis://127.0.0.1:6379" })), []);
+  assert.deepEqual(configWarnings(loadConfig({ STATE_URL: url })), []);
+  const warned = configWarnings(loadConfig({ STATE_URL: "redis://u:s3cr3t-pw@10.0.0.5:6379" }));
+  assert.equal(warned.length, 1);
+  assert.match(warned[0]!, /^STATE_URL is plain redis:\/\//);
+  assert.ok(!warned[0]!.includes("s3cr3t-pw"));
 });
 
 Deno.test("money settings: caps in EUR become micro-euros; 0 switches limits off", () => {
@@ -87,6 +133,8 @@ const INVALID: Record<VariableName, string> = {
   TRUST_PROXY: "yes please",
   HLR_CALLBACK_ALLOWED_IPS: "10.0.0.0/33",
   KV_PATH: "data/\u0007kv.sqlite",
+  STATE_URL: "http://:hunter2@redis.internal:6379",
+  STATE_REDIS_PASSWORD: "hunter2\u0007",
   SHUTDOWN_TIMEOUT_MS: "30s",
   SMS_SENDS_PER_MINUTE: "-1",
   SMS_RECIPIENTS_PER_HOUR: "lots",
@@ -99,8 +147,12 @@ const INVALID: Record<VariableName, string> = {
   LOG_LEVEL: "verbose",
 };
 
-/** Variables whose value must never appear, not even in a refusal. */
-const SECRET: ReadonlySet<VariableName> = new Set(["STATE_SECRET"]);
+/** Variables whose value must never appear as given, not even in a refusal. */
+const SECRET: ReadonlySet<VariableName> = new Set([
+  "STATE_SECRET",
+  "STATE_REDIS_PASSWORD",
+  "STATE_URL",
+]);
 
 for (const name of Object.keys(VARIABLES) as VariableName[]) {
   Deno.test(`an invalid ${name} is refused with one line naming it`, () => {

@@ -173,7 +173,8 @@ Deno.test("main.ts loads no test, fake, development tool or benchmark, and only 
   assert.ok(files.includes("server/app.ts") && files.includes("tools/sms.ts"));
   const tooling = files.filter((f) => TOOLING.has(folderOf(f)) || isTestCode(f));
   assert.deepEqual(tooling, []);
-  const packages = Object.keys(info.npmPackages).map((p) => p.replace(/@[^@]+$/, "")).sort();
+  // "name@version", or "name@version_peer@version" when an optional peer is present.
+  const packages = Object.keys(info.npmPackages).map((p) => /^(@?[^@]+)@/.exec(p)![1]!).sort();
   const runtime = Object.values(denoConfig.imports).map((s) => s.slice(4).replace(/@[^@]+$/, ""));
   for (const name of runtime) assert.ok(packages.includes(name), `${name} is locked`);
   assert.ok(packages.length <= 10, `deno.lock holds ${packages.length} packages: ${packages}`);

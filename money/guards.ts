@@ -169,14 +169,19 @@ export class Money implements MoneyGuards {
       } catch (thrown) {
         const error = asServiceError(thrown);
         if (definitelyNotBilled(error, ctx.signal)) {
-          await this.#limits.refund(lease);
+          // Best effort: a refund the shared state cannot take keeps the count (failing
+          // closed), and the caller still hears why the call failed.
+          await this.#limits.refund(lease).catch(() => {});
           throw error;
         }
         throw asUnknownOutcome(error);
       }
       const billed = call.billedParts?.() ?? null;
       if (cost !== null && billed !== null && billed !== call.parts) {
-        await this.#limits.reconcile(lease, Math.ceil((cost / call.parts) * billed));
+        // The SMS went out: a correction the shared state cannot take keeps the estimate,
+        // and must not turn a sent message into an error that frees its idempotency key.
+        await this.#limits.reconcile(lease, Math.ceil((cost / call.parts) * billed))
+          .catch(() => {});
       }
       return output;
     };
@@ -242,7 +247,7 @@ export class Money implements MoneyGuards {
     } catch (thrown) {
       const error = asServiceError(thrown);
       if (!definitelyNotBilled(error, ctx.signal)) throw asUnknownOutcome(error);
-      await this.#limits.refund(lease);
+      await this.#limits.refund(lease).catch(() => {});
       throw error;
     }
   }

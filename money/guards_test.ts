@@ -4,7 +4,8 @@ import { ServiceError } from "../core/errors.ts";
 import { MemoryStore, type Store } from "../state/mod.ts";
 import { Money, type MoneyOptions } from "./guards.ts";
 import type { SendLimits } from "./limits.ts";
-import type { ConfirmAnswer, GuardContext, SendCall, SmsQuote } from "./types.ts";
+import type { ConfirmAnswer, GuardContext } from "./types.ts";
+import { QUOTE, sendCall } from "../testing/money.ts";
 
 const NO_LIMITS: SendLimits = {
   sendsPerMinute: 0,
@@ -48,41 +49,6 @@ function action<T extends object>(result: () => T | Promise<T>) {
 }
 
 const SENT = { message_id: "42", status: "sent" };
-const QUOTE: SmsQuote = {
-  country: "LT",
-  rateEur: "0.05",
-  rateMicros: 50_000,
-  costEur: "0.05",
-  costMicros: 50_000,
-};
-
-function sendCall(
-  run: () => Promise<object>,
-  extra: Partial<SendCall<object>> = {},
-): SendCall<object> {
-  return {
-    tool: "send_sms",
-    args: { to: "+37069912345", message: "hi" },
-    recipient: "+37069912345",
-    quote: () => Promise.resolve(QUOTE),
-    question: (q) => `Send? ${q?.costEur}`,
-    notSent: (reason) => ({ status: "not_sent", reason }),
-    details: (q) => ({
-      to: "+37069912345",
-      from: "VertexSMS",
-      message: "hi",
-      parts: 1,
-      encoding: "GSM-7",
-      estimatedCostEur: q?.costEur ?? null,
-      rateEur: q?.rateEur ?? null,
-      country: q?.country ?? null,
-    }),
-    approvalRequired: (approval) => ({ status: "approval_required", id: approval.id }),
-    parts: 1,
-    run,
-    ...extra,
-  };
-}
 
 Deno.test("once: same key and arguments run once; other arguments or tool are refused", async () => {
   const m = money();

@@ -3,7 +3,7 @@
  * against the real server and the fake VertexSMS: every test counts the
  * `POST /sms`, `/senderId` and `/hlr` requests VertexSMS received, exactly,
  * in both protocol eras where the paths differ, and across two instances
- * sharing Deno KV where state is involved. Each prints a `figure attack` line.
+ * sharing Deno KV (and Redis) where state is involved. Each prints a `figure attack` line.
  */
 import assert from "node:assert/strict";
 import {
@@ -15,6 +15,7 @@ import {
   MODERN,
   modernCall,
   rpc,
+  SHARED_BACKENDS,
   startHarness,
   startPair,
 } from "../testing/harness.ts";
@@ -175,46 +176,50 @@ for (const era of ["2025", "2026"] as const) {
   });
 }
 
-Deno.test("2026: one user's accept, replayed, sends once; the replay is asked again", async () => {
-  const pair = await startPair();
-  const meta = {
-    "io.modelcontextprotocol/protocolVersion": MODERN,
-    "io.modelcontextprotocol/clientInfo": { name: "replayer", version: "1" },
-    "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } },
-  };
-  const ask = (url: string, extra: Record<string, unknown> = {}) =>
-    rpc(url, {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: { name: "send_sms", arguments: SMS, _meta: meta, ...extra },
-    }, {
-      ...AUTH,
-      "MCP-Protocol-Version": MODERN,
-      "Mcp-Method": "tools/call",
-      "Mcp-Name": "send_sms",
-    });
-  try {
-    const question = await resultOf(await ask(pair.a.mcpUrl));
-    assert.equal(question.resultType, "input_required");
-    const answer = {
-      requestState: question.requestState,
-      inputResponses: { confirm: { action: "accept" } },
+for (const { backend, test } of SHARED_BACKENDS) {
+  test(`2026: one user's accept, replayed, sends once; the replay is asked again (${backend})`, async () => {
+    const pair = await startPair({}, undefined, backend);
+    const meta = {
+      "io.modelcontextprotocol/protocolVersion": MODERN,
+      "io.modelcontextprotocol/clientInfo": { name: "replayer", version: "1" },
+      "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } },
     };
-    const sent = await resultOf(await ask(pair.a.mcpUrl, answer));
-    assert.equal(sent.structuredContent?.status, "sent", JSON.stringify(sent));
-    for (const h of [pair.a, pair.b, pair.a]) {
-      const replay = await resultOf(await ask(h.mcpUrl, answer));
-      assert.equal(replay.resultType, "input_required", "asked again, not sent");
+    const ask = (url: string, extra: Record<string, unknown> = {}) =>
+      rpc(url, {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "send_sms", arguments: SMS, _meta: meta, ...extra },
+      }, {
+        ...AUTH,
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "send_sms",
+      });
+    try {
+      const question = await resultOf(await ask(pair.a.mcpUrl));
+      assert.equal(question.resultType, "input_required");
+      const answer = {
+        requestState: question.requestState,
+        inputResponses: { confirm: { action: "accept" } },
+      };
+      const sent = await resultOf(await ask(pair.a.mcpUrl, answer));
+      assert.equal(sent.structuredContent?.status, "sent", JSON.stringify(sent));
+      for (const h of [pair.a, pair.b, pair.a]) {
+        const replay = await resultOf(await ask(h.mcpUrl, answer));
+        assert.equal(replay.resultType, "input_required", "asked again, not sent");
+      }
+      assert.equal(sends(pair), 1);
+      console.log(
+        `figure attack 2026 (${backend}): 1 accept posted 4 times across two instances → ${
+          sends(pair)
+        } POST /sms`,
+      );
+    } finally {
+      await pair.close();
     }
-    assert.equal(sends(pair), 1);
-    console.log(
-      `figure attack 2026: 1 accept posted 4 times across two instances → ${sends(pair)} POST /sms`,
-    );
-  } finally {
-    await pair.close();
-  }
-});
+  });
+}
 
 Deno.test("KV_PATH=off: a flood of made-up tokens cannot evict a customer's idempotency record", async () => {
   // The store `KV_PATH=off` gives, at a size the flood could fill many times over.
@@ -251,46 +256,51 @@ Deno.test("KV_PATH=off: a flood of made-up tokens cannot evict a customer's idem
   }
 });
 
-Deno.test("rejected tokens grow no shared state (KV)", async () => {
-  const pair = await startPair({ UNAUTH_RATE_LIMIT_PER_MINUTE: "100000" });
-  const kv = await Deno.openKv(pair.path);
-  const entries = async () => {
-    let n = 0;
-    for await (const _ of kv.list({ prefix: [] })) n++;
-    return n;
-  };
-  try {
-    // Warm up what every instance keeps once (the shared secret and its check value).
-    await resultOf(await modernCall(pair.a.mcpUrl, "send_sms", SMS, AUTH));
-    const before = await entries();
-    await pool(
-      Array.from({ length: 120 }, (_, i) => async () => {
-        const h = i % 2 ? pair.a : pair.b;
-        const headers = { Authorization: `Bearer madeup-${i}-${crypto.randomUUID()}` };
-        const calls = [
-          modernCall(h.mcpUrl, "send_sms", { ...SMS, idempotencyKey: `k${i}` }, headers),
-          legacyCall(
-            h.mcpUrl,
-            "lookup_hlr",
-            { msisdn: "+37069912345", idempotencyKey: `h${i}` },
-            headers,
-          ),
-          legacyCall(h.mcpUrl, "register_msisdn_sender", { msisdn: "+37069555555" }, headers),
-        ];
-        for (const res of await Promise.all(calls)) await res.body?.cancel();
-      }),
-      8,
-    );
-    assert.equal(await entries(), before, "no KV entry left by a rejected token");
-    console.log(
-      `figure attack: 360 calls with made-up tokens on two instances → KV entries ${before} → ` +
-        `${await entries()}`,
-    );
-  } finally {
-    kv.close();
-    await pair.close();
-  }
-});
+for (const { backend, test } of SHARED_BACKENDS) {
+  test(`rejected tokens grow no shared state (${backend})`, async () => {
+    const pair = await startPair({ UNAUTH_RATE_LIMIT_PER_MINUTE: "100000" }, undefined, backend);
+    const kv = backend === "kv" ? await Deno.openKv(pair.path) : null;
+    const entries = async () => {
+      if (!kv) return Number(/^:(\d+)/.exec(await pair.redis!.command("DBSIZE"))?.[1]);
+      let n = 0;
+      for await (const _ of kv.list({ prefix: [] })) n++;
+      return n;
+    };
+    try {
+      // Warm up what every instance keeps once (the shared secret and its check value).
+      await resultOf(await modernCall(pair.a.mcpUrl, "send_sms", SMS, AUTH));
+      const before = await entries();
+      await pool(
+        Array.from({ length: 120 }, (_, i) => async () => {
+          const h = i % 2 ? pair.a : pair.b;
+          const headers = { Authorization: `Bearer madeup-${i}-${crypto.randomUUID()}` };
+          const calls = [
+            modernCall(h.mcpUrl, "send_sms", { ...SMS, idempotencyKey: `k${i}` }, headers),
+            legacyCall(
+              h.mcpUrl,
+              "lookup_hlr",
+              { msisdn: "+37069912345", idempotencyKey: `h${i}` },
+              headers,
+            ),
+            legacyCall(h.mcpUrl, "register_msisdn_sender", { msisdn: "+37069555555" }, headers),
+          ];
+          for (const res of await Promise.all(calls)) await res.body?.cancel();
+        }),
+        8,
+      );
+      assert.ok(before > 0, "the warm-up wrote the secret's entries");
+      assert.equal(await entries(), before, "no entry left by a rejected token");
+      console.log(
+        `figure attack (${backend}): 360 calls with made-up tokens on two instances → entries ` +
+          `${before} → ` +
+          `${await entries()}`,
+      );
+    } finally {
+      kv?.close();
+      await pair.close();
+    }
+  });
+}
 
 Deno.test("made-up tokens are limited per address; batches are refused, bounded and stop at a 401", async () => {
   const h = startHarness({ env: { UNAUTH_RATE_LIMIT_PER_MINUTE: "20", TRUST_PROXY: "true" } });
@@ -506,56 +516,64 @@ Deno.test("PIN texts are limited per token and per number", async () => {
   }
 });
 
-Deno.test("an HLR result never sits in clear in the shared database; a spoiled delivery spends its id", async () => {
-  const pair = await startPair({}, (b) => ({ PUBLIC_URL: b.server.url }));
-  try {
-    for (const { connect } of CLIENTS) {
-      const c = await connect(pair.a.mcpUrl, DEMO_TOKENS["hlr:lookup"]);
-      try {
-        const result = await c.client.callTool({
-          name: "lookup_hlr",
-          arguments: { msisdn: "+37069912345", waitSeconds: 10 },
-        });
-        assert.equal(result.structuredContent?.imsi, SAMPLE_HLR_CALLBACK.imsi);
-      } finally {
-        await c.close();
+for (const { backend, test } of SHARED_BACKENDS) {
+  test(`an HLR result never sits in clear in the shared state (${backend}); a spoiled delivery spends its id`, async () => {
+    const pair = await startPair({}, (b) => ({ PUBLIC_URL: b.server.url }), backend);
+    // Redis keeps no file: every command it receives is recorded instead.
+    const monitor = await pair.redis?.monitor();
+    try {
+      for (const { connect } of CLIENTS) {
+        const c = await connect(pair.a.mcpUrl, DEMO_TOKENS["hlr:lookup"]);
+        try {
+          const result = await c.client.callTool({
+            name: "lookup_hlr",
+            arguments: { msisdn: "+37069912345", waitSeconds: 10 },
+          });
+          assert.equal(result.structuredContent?.imsi, SAMPLE_HLR_CALLBACK.imsi);
+        } finally {
+          await c.close();
+        }
       }
-    }
-    let bytes = "";
-    for (const suffix of ["", "-wal", "-shm"]) {
-      bytes += await Deno.readFile(pair.path + suffix).then(
-        (b) => new TextDecoder("latin1").decode(b),
-        () => "",
-      );
-    }
-    assert.ok(bytes.length > 0);
-    assert.ok(!bytes.includes(String(SAMPLE_HLR_CALLBACK.imsi)), "no IMSI in the KV files");
-    assert.equal(pair.fake.count("POST /hlr"), 2);
+      let bytes = "";
+      if (monitor) {
+        bytes = await monitor.stop();
+        assert.ok(bytes.includes('hlr\\",\\"value'), "a result crossed instances through Redis");
+      }
+      for (const suffix of monitor ? [] : ["", "-wal", "-shm"]) {
+        bytes += await Deno.readFile(pair.path + suffix).then(
+          (b) => new TextDecoder("latin1").decode(b),
+          () => "",
+        );
+      }
+      assert.ok(bytes.length > 0);
+      assert.ok(!bytes.includes(String(SAMPLE_HLR_CALLBACK.imsi)), `no IMSI in ${backend}`);
+      assert.equal(pair.fake.count("POST /hlr"), 2);
 
-    // A delivery that cannot be read spends the id: the lookup fails, a genuine one comes too late.
-    pair.fake.inject({ kind: "no-callback" });
-    const lookup = modernCall(pair.a.mcpUrl, "lookup_hlr", {
-      msisdn: "+37069912345",
-      waitSeconds: 10,
-    }, {
-      Authorization: `Bearer ${DEMO_TOKENS["hlr:lookup"]}`,
-    });
-    while (pair.fake.count("POST /hlr") < 3) await new Promise((r) => setTimeout(r, 10));
-    const url = (pair.fake.requests.filter((r) => r.path === "/hlr")[2]!.body as {
-      callBackUrl: string;
-    }).callBackUrl;
-    const garbled = await fetch(url, { method: "POST", body: "<html>oops</html>" });
-    assert.equal(garbled.status, 400);
-    await garbled.body?.cancel();
-    const error = envelopeOf(await resultOf(await lookup));
-    assert.equal(error.code, "UPSTREAM_BAD_RESPONSE");
-    const late = await fetch(url, { method: "POST", body: JSON.stringify(SAMPLE_HLR_CALLBACK) });
-    assert.equal(late.status, 404, "the id was spent by the first attempt");
-    await late.body?.cancel();
-  } finally {
-    await pair.close();
-  }
-});
+      // A delivery that cannot be read spends the id: the lookup fails, a genuine one comes too late.
+      pair.fake.inject({ kind: "no-callback" });
+      const lookup = modernCall(pair.a.mcpUrl, "lookup_hlr", {
+        msisdn: "+37069912345",
+        waitSeconds: 10,
+      }, {
+        Authorization: `Bearer ${DEMO_TOKENS["hlr:lookup"]}`,
+      });
+      while (pair.fake.count("POST /hlr") < 3) await new Promise((r) => setTimeout(r, 10));
+      const url = (pair.fake.requests.filter((r) => r.path === "/hlr")[2]!.body as {
+        callBackUrl: string;
+      }).callBackUrl;
+      const garbled = await fetch(url, { method: "POST", body: "<html>oops</html>" });
+      assert.equal(garbled.status, 400);
+      await garbled.body?.cancel();
+      const error = envelopeOf(await resultOf(await lookup));
+      assert.equal(error.code, "UPSTREAM_BAD_RESPONSE");
+      const late = await fetch(url, { method: "POST", body: JSON.stringify(SAMPLE_HLR_CALLBACK) });
+      assert.equal(late.status, 404, "the id was spent by the first attempt");
+      await late.body?.cancel();
+    } finally {
+      await pair.close();
+    }
+  });
+}
 
 Deno.test("plain http:// off loopback is warned about at start", async () => {
   const h = startHarness({ env: { PUBLIC_URL: "http://mcp.example.com" } });

@@ -1,19 +1,30 @@
 /**
  * `main.ts` as a real process: graceful shutdown on SIGTERM and SIGINT (stop
  * accepting, let the in-flight call finish, exit 0), the bound on that wait,
- * and refusal to start when KV_PATH cannot be opened.
+ * and refusal to start when KV_PATH cannot be opened; on Redis (`STATE_URL`):
+ * `listening` names it, its password is never printed, and a Redis it cannot
+ * use, or one set beside KV_PATH, stops the start with one line.
  */
 import assert from "node:assert/strict";
 import { type FakeVertex, startFake } from "../testing/fake/mod.ts";
 import { DEMO_TOKENS, modernCall } from "../testing/harness.ts";
 import { findLeaks, secretsOf } from "../testing/leaks.ts";
+import { freePort } from "../testing/process.ts";
+import { redisTest, startRedis } from "../testing/redis.ts";
+import denoConfig from "../deno.json" with { type: "json" };
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
+/** `deno task start`'s permissions: `--allow-env` narrowed to the variables the server reads. */
+const START_FLAGS = denoConfig.tasks.start.split(" ").filter((a) => a.startsWith("--allow-"));
+
 /** `deno task start`, with its output collected line by line. */
-function spawnMain(env: Record<string, string>) {
+function spawnMain(
+  env: Record<string, string>,
+  flags = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    args: ["run", ...flags, "main.ts"],
     env: { PORT: "0", BIND_HOST: "127.0.0.1", KV_PATH: "off", NO_COLOR: "1", ...env },
     cwd: ROOT,
     stdout: "piped",
@@ -239,3 +250,108 @@ Deno.test("start-up without SMS_TEST_MODE: `listening` says off, no test-mode wa
     await main.reap();
   }
 });
+
+redisTest(
+  "on Redis: `listening` says so, the password never shows, SIGTERM closes it (start task's permissions)",
+  async () => {
+    const password = "r3dis-Pa55word-9f8e";
+    const redis = await startRedis({ password });
+    const fake = startFake();
+    // A stale password in the URL: STATE_REDIS_PASSWORD overrides it.
+    const url = `redis://:Url-Pa55word-7d6c@127.0.0.1:${redis.port}`;
+    const main = spawnMain(
+      {
+        VERTEXSMS_API_URL: fake.url,
+        STATE_URL: url,
+        STATE_REDIS_PASSWORD: password,
+        STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s",
+      },
+      START_FLAGS,
+    );
+    try {
+      const listening = await main.line("listening");
+      assert.equal(listening.state, "redis");
+      const port = Number(String(listening.address).split(":").pop());
+      const res = await modernCall(`http://127.0.0.1:${port}/mcp`, "send_sms", {
+        to: "+37069912345",
+        from: "VertexSMS",
+        message: "fleet",
+        idempotencyKey: "process-redis",
+      }, AUTH);
+      const { result } = await res.json();
+      assert.equal(result.structuredContent?.status, "sent", JSON.stringify(result));
+      const keys = await redis.command("DBSIZE");
+      assert.ok(Number(/^:(\d+)/.exec(keys)?.[1]) >= 3, `the guards wrote to Redis: ${keys}`);
+      main.child.kill("SIGTERM");
+      assert.equal((await main.child.status).code, 0);
+      await main.done;
+      const output = main.lines.join("\n");
+      for (const secret of [password, "Url-Pa55word-7d6c"]) {
+        assert.ok(!output.includes(secret), "no Redis password in the output");
+      }
+      assert.deepEqual(main.lines.filter((l) => l.trim() !== "" && !l.startsWith("{")), []);
+    } finally {
+      await main.reap();
+      await fake.shutdown();
+      await redis.close();
+    }
+  },
+);
+
+redisTest(
+  "a Redis that cannot be reached stops the start with one line, its password hidden",
+  async () => {
+    const main = spawnMain({ STATE_URL: `redis://:Url-Pa55word-7d6c@127.0.0.1:${freePort()}` });
+    const status = await main.child.status;
+    await main.done;
+    assert.equal(status.code, 1);
+    const output = main.lines.filter((l) => l.trim() !== "");
+    assert.equal(output.length, 1, output.join("\n"));
+    assert.match(
+      output[0]!,
+      /^Invalid configuration: STATE_URL must be a Redis server this process can use: cannot connect to Redis \(.*ECONNREFUSED.*\) \(got "redis:\/\/:\*\*\*@127\.0\.0\.1:\d+"\)\.$/,
+    );
+  },
+);
+
+Deno.test("STATE_URL beside a KV database stops the start with one line", async () => {
+  const main = spawnMain({
+    STATE_URL: "redis://:Url-Pa55word-7d6c@127.0.0.1:6379",
+    KV_PATH: "/var/lib/vertexsms-mcp/kv.sqlite",
+  });
+  const status = await main.child.status;
+  await main.done;
+  assert.equal(status.code, 1);
+  const output = main.lines.filter((l) => l.trim() !== "");
+  assert.equal(output.length, 1, output.join("\n"));
+  assert.match(output[0]!, /^Invalid configuration: KV_PATH must be empty or "off" when STATE_URL/);
+  assert.ok(!output[0]!.includes("Url-Pa55word"));
+});
+
+redisTest(
+  "a second instance on the same Redis with another STATE_SECRET refuses to start",
+  async () => {
+    const redis = await startRedis();
+    const first = spawnMain({
+      STATE_URL: redis.url,
+      STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s",
+    });
+    try {
+      assert.equal((await first.line("listening")).state, "redis");
+      const other = spawnMain({
+        STATE_URL: redis.url,
+        STATE_SECRET: "Z1x9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0L",
+      });
+      const status = await other.child.status;
+      await other.done;
+      assert.equal(status.code, 1, "the split would let one key send twice");
+      const refusal = other.lines.filter((l) => !l.startsWith("{") && l.trim() !== "");
+      assert.equal(refusal.length, 1, other.lines.join("\n"));
+      assert.match(refusal[0]!, /^STATE_SECRET differs from the one other instances/);
+      assert.ok(!other.lines.join("\n").includes("Z1x9Qw8Er7Ty6Ui5"), "the secret is not printed");
+    } finally {
+      await first.reap();
+      await redis.close();
+    }
+  },
+);

@@ -35,6 +35,7 @@ import { Money } from "../money/mod.ts";
 import { HlrBroker, RatesCache } from "../services/mod.ts";
 import {
   checkSecret,
+  isStateUnavailable,
   memoryState,
   resolveSecret,
   type SharedState,
@@ -261,6 +262,14 @@ export function createApp(options: AppOptions): App {
   app.use("*", requestId({ headerName: "X-Request-Id" }), accessLog(logger));
 
   app.onError((error, c) => {
+    if (isStateUnavailable(error)) {
+      // Outside a tool (an HLR callback): answer 503, which the sender may retry.
+      logger.warn("shared state unavailable", {
+        request_id: c.var.requestId,
+        error: error.cause instanceof Error ? error.cause.message.slice(0, 200) : undefined,
+      });
+      return c.text("Service Unavailable", 503, { "Retry-After": "5" });
+    }
     logger.error("unhandled error", {
       request_id: c.var.requestId,
       error: error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown",

@@ -90,7 +90,9 @@ export class HlrBroker implements HlrHandover {
       const left = (this.#callers.get(caller) ?? 1) - 1;
       if (left > 0) this.#callers.set(caller, left);
       else this.#callers.delete(caller);
-      await this.#mailboxes.release(BOX, id);
+      // Best effort: the reservation and any value left expire by themselves, and a failed
+      // release must not replace the lookup's own outcome.
+      await this.#mailboxes.release(BOX, id).catch(() => {});
     };
     try {
       await this.#mailboxes.reserve(BOX, id, RESERVATION_MS);
@@ -102,7 +104,19 @@ export class HlrBroker implements HlrHandover {
       id,
       close,
       wait: async (timeoutMs, signal) => {
-        const box = await this.#mailboxes.receive(BOX, id, timeoutMs, signal);
+        let box: string | null;
+        try {
+          box = await this.#mailboxes.receive(BOX, id, timeoutMs, signal);
+        } catch (error) {
+          // The lookup was sent before anyone waits: a failure now is no refusal.
+          throw new ServiceError(
+            "UPSTREAM_UNAVAILABLE",
+            "The HLR lookup was sent, but its result could not be received (this server's " +
+              "shared state failed). The lookup was billed; check before repeating it.",
+            { retryable: false, outcomeUnknown: true },
+            { cause: error },
+          );
+        }
         if (box === null) return null;
         const delivered: { result?: HlrResult } = JSON.parse(
           await unseal(await this.#sealKey(), id, box),

@@ -9,6 +9,8 @@
  *   sees through `watch` (and a slow poll, because a local SQLite file does
  *   not notify other processes). A delivery on the waiting instance itself
  *   resolves it directly.
+ * - `RedisMailboxes` (`redis.ts`): the same on Redis, with a published
+ *   wake-up instead of `watch`.
  *
  * Values are opaque strings: callers seal what must not sit in clear.
  */
@@ -33,13 +35,13 @@ export interface Mailboxes {
 }
 
 /** A pending receive on this instance. */
-interface Local {
+export interface Local {
   deliver: (value: string) => void;
   value?: string;
 }
 
-/** Waiters and reservations of this process, shared by both implementations. */
-class LocalBoxes {
+/** Waiters and reservations of this process, shared by every implementation. */
+export class LocalBoxes {
   readonly #reserved = new Map<string, { until: number; waiter: Local }>();
 
   reserve(box: string, id: string, ttlMs: number): Local {
@@ -78,7 +80,7 @@ class LocalBoxes {
 }
 
 /** A signal that aborts at `timeoutMs`, with `signal`, or with the returned `stop`. */
-function deadline(timeoutMs: number, signal: AbortSignal) {
+export function deadline(timeoutMs: number, signal: AbortSignal) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const stopped = AbortSignal.any([controller.signal, signal]);

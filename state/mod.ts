@@ -1,7 +1,8 @@
 /**
  * Shared state: one check-and-set {@link Store}, one-time {@link Mailboxes}
  * for hand-overs between instances and a vault for the master secret,
- * bundled as a {@link SharedState} per backend (in memory, Deno KV).
+ * bundled as a {@link SharedState} per backend (in memory, Deno KV, Redis).
+ * A backend that fails answers `UPSTREAM_UNAVAILABLE` ({@link stateUnavailable}).
  */
 export { KvStore, whileLocked } from "./kv.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./memory.ts";
@@ -11,6 +12,16 @@ export {
   type Mailboxes,
   MemoryMailboxes,
 } from "./mailbox.ts";
+export { isStateUnavailable, StateFailure, stateUnavailable } from "./errors.ts";
+export {
+  RedisMailboxes,
+  type RedisMailboxesOptions,
+  RedisSetupError,
+  type RedisState,
+  redisState,
+  type RedisStateOptions,
+  RedisStore,
+} from "./redis.ts";
 export { checkSecret, resolveSecret, SecretMismatchError, type SecretOrigin } from "./secret.ts";
 export { kvState, memoryState, type SecretVault, type SharedState } from "./shared.ts";
 export {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { createPrincipalHasher, deriveKey } from "../core/keys.ts";
 import { checkSecret, resolveSecret, SecretMismatchError } from "./secret.ts";
+import { redisState } from "./redis.ts";
 import { kvState } from "./shared.ts";
+import { redisTest, startRedis } from "../testing/redis.ts";
 
 Deno.test("the master secret: configured, else shared through KV, else per process", async () => {
   const configured = await resolveSecret("s".repeat(32), null);
@@ -57,3 +59,28 @@ Deno.test("instances on one KV database with different secrets are told so; the 
     await Deno.remove(path).catch(() => {});
   }
 });
+
+redisTest(
+  "instances sharing Redis agree on one secret; a different STATE_SECRET is told so",
+  async () => {
+    const server = await startRedis();
+    const a = await redisState({ url: server.url });
+    const b = await redisState({ url: server.url });
+    try {
+      const [ra, rb] = await Promise.all([resolveSecret("", a.vault), resolveSecret("", b.vault)]);
+      assert.deepEqual([ra.origin, rb.origin], ["shared", "shared"]);
+      assert.deepEqual(ra.secret, rb.secret, "two instances starting together agree");
+      await checkSecret(a.vault!, ra.secret);
+      await checkSecret(b.vault!, rb.secret);
+      const other = new TextEncoder().encode("Z1x9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0L");
+      await assert.rejects(() => checkSecret(b.vault!, other), SecretMismatchError);
+      const check = await server.command("GET", "vxmcp:secret:check");
+      assert.ok(check.startsWith("$"), "a check value is kept");
+      assert.ok(!check.includes(btoa(String.fromCharCode(...ra.secret))), "not the secret itself");
+    } finally {
+      await a.close();
+      await b.close();
+      await server.close();
+    }
+  },
+);

@@ -3,7 +3,8 @@
  * check-and-set {@link Store} of the money guards, the one-time
  * {@link Mailboxes} of hand-overs (HLR results), and a {@link SecretVault}
  * holding the shared secret's fallback and check value. Each backend gives
- * all three: {@link memoryState} (one process), {@link kvState} (Deno KV).
+ * all three: {@link memoryState} (one process), {@link kvState} (Deno KV),
+ * `redisState` (Redis, `redis.ts`).
  */
 import { KvMailboxes, type Mailboxes, MemoryMailboxes } from "./mailbox.ts";
 import { KvStore, whileLocked } from "./kv.ts";

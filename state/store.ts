@@ -6,11 +6,13 @@
  * - `KvStore` (`kv.ts`): Deno KV (local SQLite, or Deno Deploy's database),
  *   so every instance sharing the database sees the same state and the
  *   check-and-set commit is atomic across instances;
+ * - `RedisStore` (`redis.ts`): Redis (or Valkey), for a self-hosted fleet;
+ *   the check-and-set commit is one Lua script, atomic on the server;
  * - `MemoryStore` (`memory.ts`): one process, bounded in entries.
  *
  * Every value carries its own expiry (`exp`, epoch milliseconds) and the
  * guards treat an expired value as absent: KV deletes expired keys only
- * eventually, and the memory store lazily.
+ * eventually, Redis a grace period later, and the memory store lazily.
  */
 
 /**
@@ -53,8 +55,8 @@ export interface Store {
    * for the new keys.
    */
   commit(commit: StoreCommit): Promise<boolean>;
-  /** `"kv"` when state is shared between instances. */
-  readonly kind: "kv" | "memory";
+  /** `"memory"`: this process only; otherwise shared between instances. */
+  readonly kind: "kv" | "redis" | "memory";
 }
 
 /**

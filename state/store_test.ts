@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { KvStore, whileLocked } from "./kv.ts";
 import { MemoryStore } from "./memory.ts";
-import { type Store, StoreFullError } from "./store.ts";
+import { redisState } from "./redis.ts";
+import { GRACE_MS, type Store, StoreFullError } from "./store.ts";
+import { redisTest, startRedis } from "../testing/redis.ts";
 
 /** The contract both stores keep: check-and-set commits, versionstamps, deletes. */
 async function contract(store: Store) {
@@ -49,6 +51,66 @@ Deno.test("KV store: check-and-set contract, shared by two connections", async (
     kvA.close();
     kvB.close();
     await Deno.remove(path).catch(() => {});
+  }
+});
+
+redisTest("Redis store: check-and-set contract, shared by two connections", async () => {
+  const server = await startRedis();
+  const a = await redisState({ url: server.url });
+  const b = await redisState({ url: server.url });
+  try {
+    await contract(a.store);
+    const [seen] = await b.store.getMany<{ exp: number }>([["t", "b"]]);
+    assert.notEqual(seen!.value, null, "the other connection sees the write");
+
+    // Keys are tuples: ["x:y"] and ["x", "y"] are different entries.
+    const [joined, split] = await a.store.getMany([["x:y"], ["x", "y"]]);
+    const exp = Date.now() + 60_000;
+    assert.ok(
+      await a.store.commit({
+        checks: [joined!],
+        sets: [{ key: ["x:y"], value: { exp } }],
+        deletes: [],
+      }),
+    );
+    const [stillAbsent] = await b.store.getMany([["x", "y"]]);
+    assert.deepEqual([split!.versionstamp, stillAbsent!.versionstamp], [null, null]);
+
+    // Concurrent check-and-set from two connections: exactly one of them wins.
+    const key = ["t", "race"];
+    const [seenA, seenB] = [(await a.store.getMany([key]))[0]!, (await b.store.getMany([key]))[0]!];
+    const by = (name: string) => ({ exp, by: name });
+    const won = await Promise.all([
+      a.store.commit({ checks: [seenA], sets: [{ key, value: by("a") }], deletes: [] }),
+      b.store.commit({ checks: [seenB], sets: [{ key, value: by("b") }], deletes: [] }),
+    ]);
+    assert.equal(won.filter(Boolean).length, 1, `one commit wins: ${won}`);
+
+    // A key deleted and written again has a new version: a stale read cannot pass.
+    const [before] = await a.store.getMany([key]);
+    assert.ok(await b.store.commit({ checks: [], sets: [], deletes: [key] }));
+    assert.ok(await b.store.commit({ checks: [], sets: [{ key, value: { exp } }], deletes: [] }));
+    assert.equal(
+      await a.store.commit({ checks: [before!], sets: [], deletes: [key] }),
+      false,
+      "the version read before the delete is stale",
+    );
+
+    // Expiry is a Redis TTL: the value's own `exp` plus the grace period.
+    assert.ok(
+      await a.store.commit({
+        checks: [],
+        sets: [{ key: ["t", "ttl"], value: { exp } }],
+        deletes: [],
+      }),
+    );
+    const reply = await server.command("PTTL", `vxmcp:s:${JSON.stringify(["t", "ttl"])}`);
+    const ttl = Number(/^:(\d+)/.exec(reply)?.[1]);
+    assert.ok(ttl > 55_000 + GRACE_MS && ttl <= 60_000 + GRACE_MS, `PTTL ${reply.trim()}`);
+  } finally {
+    await a.close();
+    await b.close();
+    await server.close();
   }
 });
 

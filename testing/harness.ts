@@ -14,11 +14,12 @@ import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextproto
 import assert from "node:assert/strict";
 import { Logger } from "../core/log.ts";
 import { type RunningServer, startServer } from "../server/mod.ts";
-import { kvState, memoryState, type SharedState, type Store } from "../state/mod.ts";
+import { kvState, memoryState, redisState, type SharedState, type Store } from "../state/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
 import { DEMO_TOKENS, type FakeOptions, type FakeVertex, startFake } from "./fake/mod.ts";
 import { consoleLines, findLeaks, type LeakReport, type Secret, secretsOf } from "./leaks.ts";
+import { type RedisServer, redisTest, startRedis } from "./redis.ts";
 
 export { DEMO_TOKENS };
 
@@ -99,42 +100,85 @@ export function startHarness(options: HarnessOptions = {}): Harness {
   };
 }
 
-/** Two server instances on one fake and one Deno KV file, as behind a load balancer. */
+/** Where two instances share their state: one Deno KV file, or one Redis server. */
+export type Backend = "kv" | "redis";
+
+/**
+ * The shared backends, each with the `Deno.test` to register its runs with
+ * (Redis runs are ignored, loudly, where `redis-server` is not installed).
+ */
+export const SHARED_BACKENDS: readonly {
+  backend: Backend;
+  test: (name: string, fn: () => Promise<void>) => void;
+}[] = [
+  { backend: "kv", test: (name, fn) => Deno.test(name, fn) },
+  { backend: "redis", test: redisTest },
+];
+
+/** Two server instances on one fake and one shared state, as behind a load balancer. */
 export interface Pair {
   fake: FakeVertex;
   a: Harness;
   b: Harness;
-  /** The shared KV file. */
+  backend: Backend;
+  /** The shared KV file (`""` with Redis). */
   path: string;
+  /** The shared Redis server (with Redis). */
+  redis?: RedisServer;
   close(): Promise<void>;
 }
 
 /**
- * Start instances B then A, sharing a fake and a fresh KV file; `envA` may
- * derive A's extra environment from B (e.g. `PUBLIC_URL` pointing at B).
+ * Start instances B then A, sharing a fake and a fresh state (a KV file, or
+ * a Redis server of their own); `envA` may derive A's extra environment from
+ * B (e.g. `PUBLIC_URL` pointing at B).
  */
 export async function startPair(
   env: Record<string, string> = {},
   envA: (b: Harness) => Record<string, string> = () => ({}),
+  backend: Backend = "kv",
 ): Promise<Pair> {
-  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
-  const kvA = await Deno.openKv(path);
-  const kvB = await Deno.openKv(path);
+  let path = "";
+  let redis: RedisServer | undefined;
+  let stateA: SharedState;
+  let stateB: SharedState;
+  let release: () => Promise<void>;
+  if (backend === "redis") {
+    const server = redis = await startRedis();
+    stateA = await redisState({ url: server.url, pollMs: 100 });
+    stateB = await redisState({ url: server.url, pollMs: 100 });
+    release = async () => {
+      await stateA.close();
+      await stateB.close();
+      await server.close();
+    };
+  } else {
+    const file = path = await Deno.makeTempFile({ suffix: ".sqlite" });
+    const kvA = await Deno.openKv(file);
+    const kvB = await Deno.openKv(file);
+    stateA = kvState(kvA);
+    stateB = kvState(kvB);
+    release = async () => {
+      kvA.close();
+      kvB.close();
+      await Deno.remove(file).catch(() => {});
+    };
+  }
   const fake = startFake();
-  const b = startHarness({ fake, kv: kvB, env });
-  const a = startHarness({ fake, kv: kvA, env: { ...env, ...envA(b) } });
+  const b = startHarness({ fake, state: stateB, env });
+  const a = startHarness({ fake, state: stateA, env: { ...env, ...envA(b) } });
   return {
     fake,
     a,
     b,
+    backend,
     path,
+    redis,
     close: async () => {
       await a.close();
       await b.close();
       await fake.shutdown();
-      kvA.close();
-      kvB.close();
-      await Deno.remove(path).catch(() => {});
+      await release();
     },
   };
 }
