@@ -5,16 +5,18 @@
  * - 2026-07-28 requests go to the SDK's strict modern handler
  *   (`createMcpHandler`, `legacy: "reject"`; its default response mode
  *   answers one JSON body, as no tool sends a message before its result).
- * - 2025-era requests (classified by the SDK's own `isLegacyRequest`) go to a
- *   fresh stateless `WebStandardStreamableHTTPServerTransport` with JSON
- *   responses. The SDK's built-in fallback would answer with SSE, committing
- *   HTTP 200 before the tool runs; with JSON, the response is only built once
- *   the tool is done, so an upstream 401 can still become an HTTP 401.
+ * - 2025-era requests (classified by the SDK's own `isLegacyRequest`, see
+ *   `era.ts`) go to a fresh stateless `WebStandardStreamableHTTPServerTransport`
+ *   with JSON responses. The SDK's built-in fallback would answer with SSE,
+ *   committing HTTP 200 before the tool runs; with JSON, the response is only
+ *   built once the tool is done, so an upstream 401 can still become an HTTP 401.
  *
- * Each request builds a low-level `Server` with two handlers: `tools/list`
- * answers a list converted to JSON Schema once per process, and `tools/call`
- * validates with the tool's zod schema (our `INVALID_INPUT` envelope), runs
- * the handler and maps any failure to the envelope in one place.
+ * Each request builds a low-level `Server` with the handlers its messages
+ * name: `tools/list` answers a list converted to JSON Schema once per process
+ * (its results built once per toolset), and `tools/call` validates with the
+ * tool's zod schema (our `INVALID_INPUT` envelope), runs the handler and maps
+ * any failure to the envelope in one place. The SDK carries one fix
+ * (`sdk_patches.ts`).
  *
  * Asking the user (`send_sms`'s confirmation, see `money.ts`) works where
  * the protocol lets a stateless server reach the user:
@@ -47,7 +49,6 @@ import {
   inputRequired,
   type InputRequiredResult,
   inputResponse,
-  isLegacyRequest,
   ProtocolError,
   ProtocolErrorCode,
   ResourceNotFoundError,
@@ -84,6 +85,8 @@ import {
   REVIEW_CARD_URI,
   reviewCardResource,
 } from "./review_card.ts";
+import { isLegacy } from "./era.ts";
+import { patchSdk } from "./sdk_patches.ts";
 import { declaresForm, type Session, type SessionCodec } from "./session.ts";
 
 /** What the HTTP layer records about one request for its log line (and its span). */
@@ -218,6 +221,7 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
 
 /** Build the `/mcp` endpoint for a fixed set of tools. */
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
+  patchSdk();
   const { tools, links, logger } = options;
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   // Converted once per process: every tools/list answers the same objects.
@@ -235,14 +239,22 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   const cardResource = reviewCardResource(publicUrl);
   const cardRead = readReviewCard(publicUrl);
   const outputJson = new Map(listed.map((t) => [t.name, t.outputSchema]));
-  // The list one toolset shows, built once per toolset (its name set is shared by its requests).
-  const listedFor = new WeakMap<ReadonlySet<string>, Tool[]>();
-  const listOf = (names: ReadonlySet<string> | undefined): Tool[] => {
-    if (names === undefined) return listed;
-    let list = listedFor.get(names);
-    if (!list) listedFor.set(names, list = listed.filter((t) => names.has(t.name)));
-    return list;
+  // The `tools/list` results of one toolset, built once per toolset (its name set is shared by
+  // its requests): the 2025 one, and the 2026 ones with their cache fields.
+  const listsFor = new WeakMap<ReadonlySet<string>, ListResults>();
+  const everything = listResults(listed);
+  const listsOf = (names: ReadonlySet<string> | undefined): ListResults => {
+    if (names === undefined) return everything;
+    let lists = listsFor.get(names);
+    if (!lists) listsFor.set(names, lists = listResults(listed.filter((t) => names.has(t.name))));
+    return lists;
   };
+  const resourceList = { resources: [cardResource] };
+  const resourceLists = {
+    legacy: resourceList,
+    modern: { ...resourceList, ...PUBLIC_CACHE },
+  };
+  const cardReads = { legacy: cardRead, modern: { ...cardRead, ...PUBLIC_CACHE } };
   const serverInfo = { name: options.name, version: options.version, ...options.identity };
   const stateKey = deriveKey(options.secret, "request-state");
   const stateCodec = memo(async () =>
@@ -284,38 +296,55 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     return exchange;
   };
 
+  const serverOptions = {
+    capabilities: {
+      tools: { listChanged: false },
+      // The review card (MCP Apps): one resource, declared as the extension asks.
+      resources: {},
+      extensions: { [EXTENSION_ID]: {} },
+    },
+    instructions: INSTRUCTIONS,
+    requestState: { verify: verifyState },
+    // The cacheable results of our own handlers carry their cache fields themselves (see
+    // `listResults`); the SDK's built-in `server/discover` takes them from here.
+    cacheHints: { "server/discover": PUBLIC_CACHE },
+  };
+
   const factory = ({ authInfo }: { authInfo?: AuthInfo }): Server => {
     const exchange = exchangeOf(authInfo);
     const allowed = exchange.toolset?.names;
-    const server = new Server(serverInfo, {
-      capabilities: {
-        tools: { listChanged: false },
-        // The review card (MCP Apps): one resource, declared as the extension asks.
-        resources: {},
-        extensions: { [EXTENSION_ID]: {} },
-      },
-      instructions: INSTRUCTIONS,
-      requestState: { verify: verifyState },
-      // The same for every caller of a URL, so shared caches may keep it; a list narrowed
-      // by the X-MCP-Tools header depends on a request header a cache key does not hold.
-      cacheHints: {
-        "tools/list": {
-          ttlMs: LIST_TTL_MS,
-          cacheScope: exchange.toolset?.narrowed ? "private" : "public",
-        },
-        "server/discover": { ttlMs: LIST_TTL_MS, cacheScope: "public" },
-        "resources/list": { ttlMs: LIST_TTL_MS, cacheScope: "public" },
-        "resources/read": { ttlMs: LIST_TTL_MS, cacheScope: "public" },
-      },
-    });
-    server.setRequestHandler("tools/list", () => ({ tools: listOf(allowed) }));
-    server.setRequestHandler("resources/list", () => ({ resources: [cardResource] }));
-    server.setRequestHandler("resources/read", (request) => {
-      if (request.params.uri !== REVIEW_CARD_URI) {
-        throw new ResourceNotFoundError(request.params.uri.slice(0, 256));
-      }
-      return cardRead;
-    });
+    const server = new Server(serverInfo, serverOptions);
+    // Only the handlers this request's messages name: the instance serves this request alone.
+    const methods = authInfo?.extra?.methods as ReadonlySet<string> | undefined;
+    const wanted = (method: string) => methods === undefined || methods.has(method);
+    if (wanted("tools/list")) {
+      const lists = listsOf(allowed);
+      server.setRequestHandler(
+        "tools/list",
+        (_request, ctx) =>
+          ctx.mcpReq.envelope === undefined
+            ? lists.legacy
+            : exchange.toolset?.narrowed
+            ? lists.private
+            : lists.public,
+      );
+    }
+    if (wanted("resources/list")) {
+      server.setRequestHandler(
+        "resources/list",
+        (_request, ctx) =>
+          ctx.mcpReq.envelope === undefined ? resourceLists.legacy : resourceLists.modern,
+      );
+    }
+    if (wanted("resources/read")) {
+      server.setRequestHandler("resources/read", (request, ctx) => {
+        if (request.params.uri !== REVIEW_CARD_URI) {
+          throw new ResourceNotFoundError(request.params.uri.slice(0, 256));
+        }
+        return ctx.mcpReq.envelope === undefined ? cardReads.legacy : cardReads.modern;
+      });
+    }
+    if (!wanted("tools/call")) return server;
     server.setRequestHandler("tools/call", async (request, ctx) => {
       const name = request.params.name;
       const tool = allowed === undefined || allowed.has(name) ? byName.get(name) : undefined;
@@ -499,11 +528,47 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       token: exchange.token,
       clientId: "bearer-pass-through",
       scopes: [],
-      extra: { exchange },
+      extra: { exchange, methods: methodsOf(body) },
     };
-    return await isLegacyRequest(request, body)
+    return await isLegacy(request, body)
       ? await legacy(request, body, authInfo)
       : await modern.fetch(request, { authInfo, parsedBody: body });
+  };
+}
+
+/** The request methods a body names (one message, or each of a batch). */
+function methodsOf(body: unknown): ReadonlySet<string> {
+  const methods = new Set<string>();
+  for (const message of Array.isArray(body) ? body : [body]) {
+    const method = (message as { method?: unknown } | null)?.method;
+    if (typeof method === "string") methods.add(method);
+  }
+  return methods;
+}
+
+/** The `tools/list` results of one toolset, per era and cache scope. */
+interface ListResults {
+  legacy: { tools: Tool[] };
+  public: { tools: Tool[]; ttlMs: number; cacheScope: "public" };
+  private: { tools: Tool[]; ttlMs: number; cacheScope: "private" };
+}
+
+/** The same for every caller of a URL, so shared caches may keep them for {@link LIST_TTL_MS}. */
+const PUBLIC_CACHE = { ttlMs: LIST_TTL_MS, cacheScope: "public" } as const;
+
+/**
+ * A toolset's `tools/list` results. On 2026-07-28 they carry their cache
+ * fields: public, but private for a list narrowed by the `X-MCP-Tools`
+ * header (it depends on a request header a cache key does not hold). Set by
+ * the handler rather than the SDK's `cacheHints`, whose fallback reaches the
+ * wire through a copy V8 keeps in dictionary mode: serializing a 20 KB list
+ * under it took three times as long.
+ */
+function listResults(tools: Tool[]): ListResults {
+  return {
+    legacy: { tools },
+    public: { tools, ...PUBLIC_CACHE },
+    private: { tools, ttlMs: LIST_TTL_MS, cacheScope: "private" },
   };
 }
 

@@ -27,11 +27,11 @@ export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
     const record = {};
     c.set("record", record);
     await next();
-    const r = c.var.record;
+    const r = c.get("record");
     const status = c.res.status;
     annotateRequestSpan(r);
     logger.log(status >= 500 ? "error" : "info", "request", {
-      request_id: c.var.requestId,
+      request_id: c.get("requestId"),
       method: c.req.method,
       path: loggedPath(c),
       rpc_method: r.rpcMethod,

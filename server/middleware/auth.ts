@@ -96,7 +96,7 @@ export interface BearerOptions {
 }
 
 /**
- * Set `c.var.token` (and its keyed hash, on demand); rate-limit requests
+ * Set `c.get("token")` (and its keyed hash, on demand); rate-limit requests
  * without a valid token (429 `RATE_LIMITED`); after the request, count a
  * token VertexSMS rejected against its address, and vouch for one it accepted.
  */
@@ -130,15 +130,15 @@ export function bearerToken(options: BearerOptions): MiddlewareHandler<AppEnv> {
       return refuse(c, verdict.retryAfterSeconds, "with tokens VertexSMS rejected");
     }
     await next();
-    if (c.var.tokenVerdict === "rejected") rejected.hit(ip);
-    else if (c.var.tokenVerdict === "accepted") vouched.add(await principal());
+    if (c.get("tokenVerdict") === "rejected") rejected.hit(ip);
+    else if (c.get("tokenVerdict") === "accepted") vouched.add(await principal());
   };
 }
 
 /** The scope a request needs: its tool's scope when it names one, else all of its URL's. */
 export function requestedScope(c: Context<AppEnv>, target: ChallengeTarget): string {
   const headerMethod = c.req.header("mcp-method");
-  const name = headerMethod === "tools/call" ? c.req.header("mcp-name") : c.var.rpc?.tool;
+  const name = headerMethod === "tools/call" ? c.req.header("mcp-name") : c.get("rpc")?.tool;
   const scope = name === undefined ? undefined : target.scopeOf(name);
   return scope ?? target.allScopes.join(" ");
 }
@@ -162,7 +162,7 @@ export function authRequired(c: Context<AppEnv>, options: ChallengeOptions): Res
 /** Answer requests without a usable bearer token with 401 `AUTH_REQUIRED`. */
 export function requireToken(options: ChallengeOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (c.var.token !== undefined) return await next();
+    if (c.get("token") !== undefined) return await next();
     return authRequired(c, options);
   };
 }
@@ -176,7 +176,7 @@ export function requireToken(options: ChallengeOptions): MiddlewareHandler<AppEn
 export function postOnly(options: ChallengeOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (c.req.method === "POST") return await next();
-    if (c.var.token === undefined) return authRequired(c, options);
+    if (c.get("token") === undefined) return authRequired(c, options);
     return rpcError(c, 405, -32000, "Method not allowed.", { Allow: "POST" });
   };
 }

@@ -15,7 +15,7 @@ const NO_BATCHES_SINCE = "2025-06-18";
 /** Refuse (400) batches where the protocol forbids them, and batches over `maxBatch`. */
 export function batchPolicy(maxBatch: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const body = c.var.rpc.body;
+    const body = c.get("rpc").body;
     if (Array.isArray(body)) {
       // Revisions are dates: a plain string comparison orders them.
       const version = c.req.header("mcp-protocol-version")?.trim();

@@ -12,8 +12,8 @@ export function errorResponse(
   status: ContentfulStatusCode,
   headers: Record<string, string> = {},
 ): Response {
-  c.var.record.errorCode = error.code;
-  return c.json(toEnvelope(error, c.var.requestId, links), status, {
+  c.get("record").errorCode = error.code;
+  return c.json(toEnvelope(error, c.get("requestId"), links), status, {
     "Cache-Control": "no-store",
     ...headers,
   });

@@ -69,7 +69,7 @@ export function peekRpc(body: unknown): RpcBody {
   return out;
 }
 
-/** Parse the body into `c.var.rpc`, or answer 413/415/400. */
+/** Parse the body into `c.get("rpc")`, or answer 413/415/400. */
 export function rpcBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!isJsonContentType(c.req.header("content-type") ?? null)) {
@@ -113,7 +113,7 @@ export function rpcBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     }
     c.set("rpc", rpc);
     // The tool name is logged only once the MCP layer knows it is one of ours.
-    c.var.record.rpcMethod = rpc.method;
+    c.get("record").rpcMethod = rpc.method;
     await next();
   };
 }

@@ -42,9 +42,9 @@ export function sessions(codec: SessionCodec, answers: Answers): MiddlewareHandl
     const session = await codec.verify(id);
     if (!session) return rpcError(c, 404, -32001, "Session not found");
     c.set("session", session);
-    const body = c.var.rpc.body;
+    const body = c.get("rpc").body;
     const messages = Array.isArray(body) ? body : [body];
-    const from = { session: session.id, principal: await c.var.principal() };
+    const from = { session: session.id, principal: await c.get("principal")() };
     if (messages.length > 0 && messages.every(isResponse)) {
       for (const reply of messages) {
         const { id: answered, ...rest } = reply;
