@@ -5,7 +5,7 @@
  * `SHUTDOWN_TIMEOUT_MS`) and exits 0, or 1 when the drain was cut short.
  */
 import { type Config, ConfigError, loadConfig, readEnv, withoutPassword } from "./core/config.ts";
-import { Logger } from "./core/log.ts";
+import { Logger, processSink } from "./core/log.ts";
 import { startServer } from "./server/mod.ts";
 import {
   kvState,
@@ -80,7 +80,13 @@ function prepare(env: Record<string, string | undefined>): Config {
 if (import.meta.main) {
   const env = readEnv();
   const config = prepare(env);
-  const logger = new Logger(config.logLevel);
+  const logger = new Logger(
+    config.logLevel,
+    processSink({
+      deploy: Boolean(Deno.env.get("DENO_DEPLOY")),
+      otel: Deno.env.get("OTEL_DENO") === "true",
+    }),
+  );
   const { state, kv } = await openState(config, logger).catch((error) => {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);

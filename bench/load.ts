@@ -4,17 +4,9 @@
  * histogram rounds to whole milliseconds).
  */
 import autocannon from "autocannon";
+import type { Scenario } from "./scenarios.ts";
 
-/** What a scenario sends and how its answers are judged. */
-export interface Scenario {
-  url: string;
-  method?: "GET" | "POST";
-  headers?: Record<string, string>;
-  /** The body for JSON-RPC id `id`; omitted for GET. */
-  body?: (id: number) => string;
-  /** Classify one response body. */
-  check: (status: number, body: string) => "ok" | "tool-error" | "wrong";
-}
+export type { Scenario };
 
 /** The figures of one run. */
 export interface LoadResult {

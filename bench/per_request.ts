@@ -6,6 +6,7 @@
  *
  *   deno task bench:request                      # every scenario
  *   deno task bench:request rates-2025 sdk-rates-2025
+ *   HEAP_PROFILE_DIR=/tmp/heap deno task bench:request rates-2026   # + .heapprofile files
  *
  * - **CPU µs**: this process's CPU time (all its threads, the garbage
  *   collector's included) per request, 50 requests in flight, after a
@@ -24,7 +25,7 @@
 import { Session } from "node:inspector";
 import { cpuUsage } from "node:process";
 import { loadConfig } from "../core/config.ts";
-import { Logger } from "../core/log.ts";
+import { Logger, stdoutSink } from "../core/log.ts";
 import { createApp } from "../server/mod.ts";
 import { patchSdk } from "../server/sdk_patches.ts";
 import { memoryState } from "../state/mod.ts";
@@ -39,6 +40,8 @@ const WARM_UP = 3_000;
 const ROUNDS = 5;
 const PER_ROUND = 2_000;
 const SAMPLED = 3_000;
+/** Where to write each scenario's sampled allocations (`.heapprofile`, for Chrome DevTools). */
+const PROFILE_DIR = Deno.env.get("HEAP_PROFILE_DIR");
 /** Mean bytes between two sampled allocations. */
 const INTERVAL = 128;
 
@@ -131,7 +134,7 @@ async function measureGroup(group: Group, only: ReadonlySet<string>): Promise<vo
         SMS_RECIPIENTS_PER_HOUR: "0",
       }),
       tools: TOOLS,
-      logger: new Logger("info"),
+      logger: new Logger("info", stdoutSink()),
       state: memoryState(),
     });
     await app.ready();
@@ -188,7 +191,7 @@ async function measureGroup(group: Group, only: ReadonlySet<string>): Promise<vo
     }
     full = true;
     gc();
-    const alloc = await allocations(send);
+    const alloc = await allocations(id, send);
     const row: Row = { id, cpuUs: Math.min(...rounds), ...alloc };
     console.error(ROW + JSON.stringify(row));
   }
@@ -204,7 +207,7 @@ async function drive(send: (n: number) => Promise<void>, count: number): Promise
 }
 
 /** Bytes and objects allocated per request, from V8's sampled allocations. */
-async function allocations(send: (n: number) => Promise<void>) {
+async function allocations(id: string, send: (n: number) => Promise<void>) {
   const session = new Session();
   session.connect();
   const post = (method: string, params: object = {}) =>
@@ -215,12 +218,16 @@ async function allocations(send: (n: number) => Promise<void>) {
   await post("HeapProfiler.startSampling", {
     samplingInterval: INTERVAL,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: Deno.env.get("PROMOTED") !== "1",
   });
   await drive(send, SAMPLED);
   const { profile } = await post("HeapProfiler.stopSampling") as {
     profile: { samples: { size: number }[] };
   };
+  if (PROFILE_DIR) {
+    await Deno.mkdir(PROFILE_DIR, { recursive: true });
+    await Deno.writeTextFile(`${PROFILE_DIR}/${id}.heapprofile`, JSON.stringify(profile));
+  }
   await post("HeapProfiler.disable");
   session.disconnect();
   let bytes = 0;

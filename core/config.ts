@@ -463,10 +463,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
 /**
  * Variables of the platform the process may read besides {@link VARIABLES}:
  * `DENO_DEPLOY` (set on Deno Deploy; `main.ts` warns there without
- * `PUBLIC_URL`) and `DENO_KV_ACCESS_TOKEN` (read by `Deno.openKv` for a KV
- * Connect URL). `deno task start` allows exactly these and `VARIABLES`.
+ * `PUBLIC_URL`), `DENO_KV_ACCESS_TOKEN` (read by `Deno.openKv` for a KV
+ * Connect URL) and `OTEL_DENO` (with either of it or Deploy, log lines go
+ * through `console.log`, which both collect). `deno task start` allows
+ * exactly these and `VARIABLES`.
  */
-export const PLATFORM_VARIABLES = ["DENO_DEPLOY", "DENO_KV_ACCESS_TOKEN"] as const;
+export const PLATFORM_VARIABLES = ["DENO_DEPLOY", "DENO_KV_ACCESS_TOKEN", "OTEL_DENO"] as const;
 
 /** Read the variables this server knows from the process environment. */
 export function readEnv(): Record<string, string | undefined> {

@@ -224,29 +224,45 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   patchSdk();
   const { tools, links, logger } = options;
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
-  // Converted once per process: every tools/list answers the same objects.
-  const listed: Tool[] = tools.map((tool) => ({
-    name: tool.name,
-    title: tool.title,
-    description: tool.description,
-    inputSchema: jsonSchema(tool.input, "input"),
-    outputSchema: jsonSchema(tool.output, "output"),
-    annotations: { title: tool.title, ...tool.annotations },
-    // The MCP Apps review card (hosts without the extension ignore `_meta.ui`).
-    ...(tool.name === "send_sms" && { _meta: { ui: { resourceUri: REVIEW_CARD_URI } } }),
-  }));
+  // Each tool converted to JSON Schema once per process, when first listed or called (not at
+  // start: the conversions took a tenth of the time to the first tools/call), so every
+  // tools/list answers the same objects.
+  const converted = new Map<string, Tool>();
+  const described = (tool: AnyTool): Tool => {
+    let listed = converted.get(tool.name);
+    if (!listed) {
+      converted.set(
+        tool.name,
+        listed = {
+          name: tool.name,
+          title: tool.title,
+          description: tool.description,
+          inputSchema: jsonSchema(tool.input, "input"),
+          outputSchema: jsonSchema(tool.output, "output"),
+          annotations: { title: tool.title, ...tool.annotations },
+          // The MCP Apps review card (hosts without the extension ignore `_meta.ui`).
+          ...(tool.name === "send_sms" && { _meta: { ui: { resourceUri: REVIEW_CARD_URI } } }),
+        },
+      );
+    }
+    return listed;
+  };
   const publicUrl = options.services.publicUrl;
   const cardResource = reviewCardResource(publicUrl);
   const cardRead = readReviewCard(publicUrl);
-  const outputJson = new Map(listed.map((t) => [t.name, t.outputSchema]));
   // The `tools/list` results of one toolset, built once per toolset (its name set is shared by
   // its requests): the 2025 one, and the 2026 ones with their cache fields.
   const listsFor = new WeakMap<ReadonlySet<string>, ListResults>();
-  const everything = listResults(listed);
+  let all: ListResults | undefined;
   const listsOf = (names: ReadonlySet<string> | undefined): ListResults => {
-    if (names === undefined) return everything;
+    if (names === undefined) return all ??= listResults(tools.map(described));
     let lists = listsFor.get(names);
-    if (!lists) listsFor.set(names, lists = listResults(listed.filter((t) => names.has(t.name))));
+    if (!lists) {
+      listsFor.set(
+        names,
+        lists = listResults(tools.filter((t) => names.has(t.name)).map(described)),
+      );
+    }
     return lists;
   };
   const resourceList = { resources: [cardResource] };
@@ -370,7 +386,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       exchange.queue = turn;
       const result = await turn;
       if (result instanceof InputNeeded) return result.result;
-      return server.projectCallToolResult(result, outputJson.get(tool.name));
+      return server.projectCallToolResult(result, described(tool).outputSchema);
     });
     return server;
   };

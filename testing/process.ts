@@ -41,8 +41,69 @@ export function devProgram(
 export interface Started {
   /** The match of the readiness pattern. */
   ready: RegExpMatchArray;
+  /** The process id (of `command` itself: a wrapper such as `taskset` execs the program). */
+  pid: number;
   /** SIGTERM, then wait for the exit (output is drained meanwhile). */
   stop(): Promise<Deno.CommandStatus>;
+}
+
+/** Options of {@link spawnListening}. */
+export interface ListeningOptions {
+  args: string[];
+  /** Added to the inherited environment. */
+  env?: Record<string, string>;
+  cwd?: URL | string;
+  /** Ready once 127.0.0.1:`port` accepts a connection. */
+  port: number;
+  /** Give up (and kill the process) after this long. */
+  timeoutMs?: number;
+}
+
+/** A started process listening on its port. */
+export interface Listening {
+  pid: number;
+  /** SIGTERM, then wait for the exit. */
+  stop(): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Start `command` with its stdout discarded (a benchmarked server's log lines
+ * must not cost the reader anything) and resolve once its port accepts
+ * connections; throw if it exits or times out first.
+ */
+export async function spawnListening(
+  command: string,
+  options: ListeningOptions,
+): Promise<Listening> {
+  const child = new Deno.Command(command, {
+    args: options.args,
+    cwd: options.cwd,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  let exited = false;
+  child.status.then(() => exited = true);
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+    return await child.status;
+  };
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (Date.now() < deadline && !exited) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port: options.port })).close();
+      return { pid: child.pid, stop };
+    } catch {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  const status = await stop();
+  throw new Error(`${command} ${options.args.join(" ")} did not listen (exit ${status.code})`);
 }
 
 /** Options of {@link spawnUntil}. */
@@ -110,6 +171,7 @@ export async function spawnUntil(command: string, options: SpawnOptions): Promis
   })().catch(() => {});
   return {
     ready,
+    pid: child.pid,
     stop: async () => {
       kill();
       const status = await child.status;
