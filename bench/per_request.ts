@@ -64,7 +64,13 @@ interface Row {
 const ROW = "per-request-row ";
 
 if (Deno.args[0] === "--group") {
-  await measureGroup(Deno.args[1] as Group, new Set(Deno.args.slice(2)));
+  // `--timing-only`: no allocation rounds (for `bench/profile.ts`).
+  const rest = Deno.args.slice(2);
+  await measureGroup(
+    Deno.args[1] as Group,
+    new Set(rest.filter((a) => a !== "--timing-only")),
+    !rest.includes("--timing-only"),
+  );
   Deno.exit(0);
 }
 
@@ -121,7 +127,11 @@ function format(row: Row): string {
   } |`;
 }
 
-async function measureGroup(group: Group, only: ReadonlySet<string>): Promise<void> {
+async function measureGroup(
+  group: Group,
+  only: ReadonlySet<string>,
+  sampleAllocations: boolean,
+): Promise<void> {
   const fake = startFake();
   let fetch: (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response>;
   if (group === "server") {
@@ -191,7 +201,9 @@ async function measureGroup(group: Group, only: ReadonlySet<string>): Promise<vo
     }
     full = true;
     gc();
-    const alloc = await allocations(id, send);
+    const alloc = sampleAllocations
+      ? await allocations(id, send)
+      : { kib: Number.NaN, objects: Number.NaN };
     const row: Row = { id, cpuUs: Math.min(...rounds), ...alloc };
     console.error(ROW + JSON.stringify(row));
   }
