@@ -1,33 +1,34 @@
 /**
- * Two small fixes carried on top of the MCP SDK (`@modelcontextprotocol/server`
- * 2.4.0), each measured in `bench/per_request.ts` (the SDK alone, as shipped
- * and with these fixes) and checked against the SDK's own behaviour in
+ * One small fix carried on top of the MCP SDK (`@modelcontextprotocol/server`
+ * 2.4.0), measured in `bench/per_request.ts` (the SDK alone, as shipped and
+ * with the fix) and checked against the SDK's own behaviour in
  * `sdk_patches_test.ts`. Applied once per process by {@link patchSdk}.
  *
- * 1. Failing zod guards. The SDK tells JSON-RPC messages apart with zod
- *    (`isJSONRPCResultResponse(m)` is `JSONRPCResultResponseSchema
- *    .safeParse(m).success`) and asks first the questions whose answer is
- *    usually "no": every request is classified at the entry, again by the
- *    transport and again by the protocol layer, each time parsed first as a
- *    result response, then as an error response, then (by the transport) as
- *    an `initialize` request. A failed zod parse is the costly kind: it builds
- *    an issue list with formatted messages, for `.success` alone to be read.
- *    The fix answers "no" at once when a value lacks what the schema requires
- *    (no `result` key for a result response, no `error` key for an error
- *    response, a `method` other than `initialize`), and otherwise runs the
- *    schema. The answer is the same either way: the short cut returns
- *    `success: false` and, should anyone read it, the schema's own `error`,
- *    computed then. It changes the SDK's own schema objects (the ones
- *    `specTypeSchemas` exports and its guards use).
- * 2. A closing error nobody receives. Closing a protocol instance builds a
- *    "Connection closed" `SdkError` (a stack trace captured through every
- *    async frame, brands stamped) to reject pending requests and abort
- *    running handlers; the 2026-07-28 entry closes its per-request instance
- *    after every exchange, when nothing is pending. With nothing pending, the
- *    close runs with `Error.stackTraceLimit = 0`: the same error is built,
- *    without the stack trace no one will read.
+ * Failing zod guards. The SDK tells JSON-RPC messages apart with zod
+ * (`isJSONRPCResultResponse(m)` is `JSONRPCResultResponseSchema
+ * .safeParse(m).success`) and asks first the questions whose answer is
+ * usually "no": every request is classified at the entry, again by the
+ * transport and again by the protocol layer, each time parsed first as a
+ * result response, then as an error response, then (by the transport) as
+ * an `initialize` request. A failed zod parse is the costly kind: it builds
+ * an issue list with formatted messages, for `.success` alone to be read.
+ * The fix answers "no" at once when a value lacks what the schema requires
+ * (no `result` key for a result response, no `error` key for an error
+ * response, a `method` other than `initialize`), and otherwise runs the
+ * schema. The answer is the same either way: the short cut returns
+ * `success: false` and, should anyone read it, the schema's own `error`,
+ * computed then. It changes the SDK's own schema objects (the ones
+ * `specTypeSchemas` exports and its guards use).
+ *
+ * A second fix was tried and dropped: the 2026-07-28 entry closes its
+ * per-request protocol instance after every exchange, and closing builds a
+ * "Connection closed" `SdkError` to abort the handler still registered
+ * (its answer already sent). Building it with `Error.stackTraceLimit = 0`
+ * saved nothing measurable: on Deno 2.9 a `new Error()` costs about 1–3 µs
+ * whatever the limit (on Node the limit cuts it to a third). Not building it
+ * would mean replacing the SDK's close, which is not a small fix.
  */
-import { Protocol, specTypeSchemas } from "@modelcontextprotocol/server";
+import { specTypeSchemas } from "@modelcontextprotocol/server";
 
 type SafeParse = (value: unknown, params?: unknown) => { success: boolean; error?: unknown };
 
@@ -40,37 +41,8 @@ export const SHORT_CUTS = {
 
 const PATCHED = Symbol.for("vertexsms-mcp.sdk-patched");
 
-/** What `_onclose` reads of a protocol instance to know whether anything is pending. */
-interface Pending {
-  _responseHandlers: ReadonlyMap<unknown, unknown>;
-  _requestHandlerAbortControllers: ReadonlyMap<unknown, unknown>;
-}
-
-/** Close with no stack trace captured when nothing is pending (fix 2). */
-function patchClose(): void {
-  const proto = Protocol.prototype as unknown as Record<PropertyKey, unknown> & {
-    _onclose(this: Pending): void;
-  };
-  if (proto[PATCHED]) return;
-  const original = proto._onclose;
-  proto._onclose = function (this: Pending) {
-    if (this._responseHandlers.size > 0 || this._requestHandlerAbortControllers.size > 0) {
-      return original.call(this);
-    }
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return original.call(this);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
-  };
-  Object.defineProperty(proto, PATCHED, { value: true });
-}
-
-/** Install both fixes (once; later calls do nothing). */
+/** Install the fix (once; later calls do nothing). */
 export function patchSdk(): void {
-  patchClose();
   for (const [name, certainlyFails] of Object.entries(SHORT_CUTS)) {
     const schema = specTypeSchemas[name as keyof typeof SHORT_CUTS] as unknown as
       & { safeParse: SafeParse }
