@@ -2,7 +2,7 @@
  * `tools/list` as clients receive it, pinned: every name, description, JSON
  * Schema and annotation is compared with `snapshots/tools_list.json`, so any
  * change to a tool's schema is a visible diff in review. Both protocol eras
- * must list the same tools.
+ * must list the same tools, in ASCII.
  *
  * Regenerate after an intended change (and read the diff):
  *
@@ -35,6 +35,11 @@ Deno.test("tools/list matches its snapshot, in both protocol eras", async () => 
     const tools = (await legacy.json()).result.tools;
     assert.deepEqual((await modern.json()).result.tools, tools, "both eras list the same tools");
     const text = `${JSON.stringify(tools, null, 2)}\n`;
+    // One character outside Latin-1 (four en dashes did it) makes V8 hold the whole serialized
+    // list as a two-byte string: 40 KB instead of 20 per call, transcoded for the wire, and
+    // kept alive long enough to be promoted — a 2026-07-28 tools/list cost a third more CPU.
+    const wide = [...JSON.stringify(tools)].filter((c) => c > "\x7f");
+    assert.deepEqual(wide, [], "tool listings stay ASCII (write 'to', '-', 'times', 'EUR')");
     if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") {
       await Deno.writeTextFile(SNAPSHOT, text);
       console.log(`wrote ${SNAPSHOT.pathname}`);

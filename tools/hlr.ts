@@ -8,7 +8,7 @@ import { e164, idempotencyKey, upstreamDigits } from "./schemas.ts";
 const Input = z.strictObject({
   msisdn: e164,
   waitSeconds: z.number().int().min(1).max(30).default(15)
-    .describe("how long to wait for the network's answer, 1–30 seconds (default 15)"),
+    .describe("how long to wait for the network's answer, 1 to 30 seconds (default 15)"),
   idempotencyKey,
 });
 

@@ -16,7 +16,7 @@ const RegisterInput = z.strictObject({
       /^[A-Za-z0-9 \-_&#!]{3,11}$/,
       "must be 3 to 11 characters: letters, digits, spaces or - _ & # !",
     )
-    .describe("the sender name recipients will see, 3–11 characters"),
+    .describe("the sender name recipients will see, 3 to 11 characters"),
   category: z.enum(["Company", "Product", "Brand", "Shortcode", "Landline", "Other"])
     .describe("what the name stands for"),
   categoryDescription: z.string().min(1, "must not be empty").max(

@@ -38,7 +38,7 @@ const Input = z.strictObject({
   coding: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional()
     .describe("0 GSM-7, 1 8-bit, 2 UCS-2 (default: GSM-7 when the text fits, else UCS-2)"),
   expireIn: z.number().int().min(360).max(432000).optional()
-    .describe("seconds the network keeps trying to deliver (360–432000)"),
+    .describe("seconds the network keeps trying to deliver (360 to 432000)"),
   dryRun: z.boolean().optional().describe(
     "true: send nothing; return parts, encoding and the estimated cost (a quote to show the user)",
   ),
@@ -52,7 +52,7 @@ const Input = z.strictObject({
         "send exactly the same arguments",
     ),
   waitSeconds: z.number().int().min(0).max(60).optional().describe(
-    "with approvalId: how long to wait for the user's decision, 0–60 seconds (default 0)",
+    "with approvalId: how long to wait for the user's decision, 0 to 60 seconds (default 0)",
   ),
 }).superRefine((input, ctx) => {
   const ok = input.correctBy === undefined ? E164.test(input.to) : NATIONAL_NUMBER.test(input.to);
@@ -105,7 +105,7 @@ const Quote = z.object({
   rate_eur: z.string().nullable().describe(
     "price per part in EUR: the destination's highest operator rate (null: not in the price list)",
   ),
-  estimated_cost_eur: z.string().nullable().describe("rate_eur × parts"),
+  estimated_cost_eur: z.string().nullable().describe("rate_eur times parts"),
   confirmation_token: z.string().describe(
     "pass as confirmationToken with exactly these arguments to send what was quoted",
   ),
