@@ -64,8 +64,31 @@ export class LocalBoxes {
     this.#reserved.delete(`${box}/${id}`);
   }
 
+  /**
+   * The value for a reserved id: a local delivery, or what `remote` finds
+   * (another instance's delivery), whichever comes first; `null` for an id
+   * not reserved here, at `timeoutMs` or when `signal` aborts.
+   */
+  async receive(
+    box: string,
+    id: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+    remote?: (stopped: AbortSignal) => Promise<string | null>,
+  ): Promise<string | null> {
+    const waiter = this.get(box, id);
+    if (!waiter) return null;
+    const { stopped, stop } = deadline(timeoutMs, signal);
+    try {
+      const local = this.#wait(waiter, stopped);
+      return await (remote ? Promise.race([local, remote(stopped)]) : local);
+    } finally {
+      stop();
+    }
+  }
+
   /** Resolve when a local delivery arrives (or at once when it already did). */
-  wait(waiter: Local, stopped: AbortSignal): Promise<string | null> {
+  #wait(waiter: Local, stopped: AbortSignal): Promise<string | null> {
     if (waiter.value !== undefined) return Promise.resolve(waiter.value);
     return new Promise((resolve) => {
       const stop = () => resolve(null);
@@ -80,7 +103,7 @@ export class LocalBoxes {
 }
 
 /** A signal that aborts at `timeoutMs`, with `signal`, or with the returned `stop`. */
-export function deadline(timeoutMs: number, signal: AbortSignal) {
+function deadline(timeoutMs: number, signal: AbortSignal) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const stopped = AbortSignal.any([controller.signal, signal]);
@@ -111,20 +134,8 @@ export class MemoryMailboxes implements Mailboxes {
     return Promise.resolve(true);
   }
 
-  async receive(
-    box: string,
-    id: string,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<string | null> {
-    const waiter = this.#local.get(box, id);
-    if (!waiter) return null;
-    const { stopped, stop } = deadline(timeoutMs, signal);
-    try {
-      return await this.#local.wait(waiter, stopped);
-    } finally {
-      stop();
-    }
+  receive(box: string, id: string, timeoutMs: number, signal: AbortSignal) {
+    return this.#local.receive(box, id, timeoutMs, signal);
   }
 
   release(box: string, id: string): Promise<void> {
@@ -174,23 +185,14 @@ export class KvMailboxes implements Mailboxes {
     return (await whileLocked(() => write.commit())).ok;
   }
 
-  async receive(
-    box: string,
-    id: string,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<string | null> {
-    const waiter = this.#local.get(box, id);
-    if (!waiter) return null;
-    const { stopped, stop } = deadline(timeoutMs, signal);
-    try {
-      return await Promise.race([
-        this.#local.wait(waiter, stopped),
-        this.#fromKv(["mailbox", box, "value", id], stopped),
-      ]);
-    } finally {
-      stop();
-    }
+  receive(box: string, id: string, timeoutMs: number, signal: AbortSignal) {
+    return this.#local.receive(
+      box,
+      id,
+      timeoutMs,
+      signal,
+      (stopped) => this.#fromKv(["mailbox", box, "value", id], stopped),
+    );
   }
 
   async release(box: string, id: string): Promise<void> {

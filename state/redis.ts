@@ -31,7 +31,7 @@
 import type { Logger } from "../core/log.ts";
 import { sleep } from "../core/sleep.ts";
 import { stateUnavailable } from "./errors.ts";
-import { deadline, LocalBoxes, type Mailboxes } from "./mailbox.ts";
+import { LocalBoxes, type Mailboxes } from "./mailbox.ts";
 import type { SecretVault, SharedState } from "./shared.ts";
 import {
   type Expiring,
@@ -271,23 +271,14 @@ export class RedisMailboxes implements Mailboxes {
     return await guarded(() => DELIVER.run(this.#redis, keys, args)) === 1;
   }
 
-  async receive(
-    box: string,
-    id: string,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<string | null> {
-    const waiter = this.#local.get(box, id);
-    if (!waiter) return null;
-    const { stopped, stop } = deadline(timeoutMs, signal);
-    try {
-      return await Promise.race([
-        this.#local.wait(waiter, stopped),
-        this.#fromRedis(box, id, stopped),
-      ]);
-    } finally {
-      stop();
-    }
+  receive(box: string, id: string, timeoutMs: number, signal: AbortSignal) {
+    return this.#local.receive(
+      box,
+      id,
+      timeoutMs,
+      signal,
+      (stopped) => this.#fromRedis(box, id, stopped),
+    );
   }
 
   async release(box: string, id: string): Promise<void> {
