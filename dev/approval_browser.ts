@@ -16,25 +16,13 @@
  * temp directory); the README shows them. Exits 0 on success, 1 on failure.
  */
 import assert from "node:assert/strict";
-import { chromium, type Page } from "playwright-core";
 import { Logger } from "../core/log.ts";
 import { startServer } from "../server/mod.ts";
 import { readReviewCard } from "../server/review_card.ts";
 import { DEMO_TOKENS, startFake } from "../testing/fake/mod.ts";
 import { TOOLS } from "../tools/mod.ts";
+import { openChromium, TIMEOUT_MS } from "./browser.ts";
 
-const TIMEOUT_MS = 120_000;
-const STEP_MS = 30_000;
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SMS = {
   to: "+37069912345",
   from: "VertexSMS",
@@ -124,18 +112,11 @@ async function run(shots: string): Promise<void> {
     logger: new Logger("warn"),
   });
   const mcpUrl = `${server.url}/mcp`;
-  const profile = await Deno.makeTempDir({ prefix: "approval-browser-" });
   let host: Deno.HttpServer | undefined;
-  let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+  let browser: Awaited<ReturnType<typeof openChromium>> | undefined;
   try {
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
-      args: CHROMIUM_ARGS,
-      timeout: STEP_MS,
-      viewport: { width: 900, height: 900 },
-    });
-    const page: Page = browser.pages()[0] ?? await browser.newPage();
-    page.setDefaultTimeout(STEP_MS);
+    browser = await openChromium("approval-browser-", { width: 900, height: 900 });
+    const { page } = browser;
 
     // 1. The approval link.
     const asked = (await callTool(mcpUrl, SMS)).structuredContent;
@@ -197,11 +178,10 @@ async function run(shots: string): Promise<void> {
     assert.equal(fake.count("POST /sms"), 2);
     console.log("review card: approved in the card, sent once through the host");
   } finally {
-    await browser?.close().catch(() => {});
+    await browser?.close();
     await host?.shutdown();
     await server.shutdown();
     await fake.shutdown();
-    await Deno.remove(profile, { recursive: true }).catch(() => {});
   }
 }
 

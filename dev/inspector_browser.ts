@@ -10,36 +10,18 @@
  * its path. Exits 0 on success, 1 on any failure.
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
 import { TOOLS } from "../tools/mod.ts";
 import { startDemo } from "./dev.ts";
 import { DEMO_TOKENS } from "../testing/fake/mod.ts";
 import { startInspector } from "./inspector.ts";
 import { freePort } from "../testing/process.ts";
-
-/** The whole run must finish within this, or it fails. */
-const TIMEOUT_MS = 120_000;
-/** Each UI step (a click's effect, a result) must show within this. */
-const STEP_MS = 30_000;
-
-/** Chromium flags for a headless, sandbox-less, offline container. */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { openChromium, TIMEOUT_MS } from "./browser.ts";
 
 /** Drive the UI once; resolves with the screenshot path. */
 async function run(screenshot: string): Promise<string> {
   const demo = startDemo({ PORT: "0", BIND_HOST: "127.0.0.1" });
-  const profile = await Deno.makeTempDir({ prefix: "inspector-browser-" });
   let inspector: Awaited<ReturnType<typeof startInspector>> | undefined;
-  let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+  let browser: Awaited<ReturnType<typeof openChromium>> | undefined;
   try {
     inspector = await startInspector({
       mcpUrl: demo.mcpUrl,
@@ -47,15 +29,8 @@ async function run(screenshot: string): Promise<string> {
       port: freePort(),
     });
     console.log(`Inspector: ${inspector.url.replace(/TOKEN=\w+/, "TOKEN=…")}`);
-    // A fresh profile per run: nothing is carried over between runs.
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
-      args: CHROMIUM_ARGS,
-      timeout: STEP_MS,
-      viewport: { width: 1400, height: 900 },
-    });
-    const page = browser.pages()[0] ?? await browser.newPage();
-    page.setDefaultTimeout(STEP_MS);
+    browser = await openChromium("inspector-browser-", { width: 1400, height: 900 });
+    const { page } = browser;
     await page.goto(inspector.url);
 
     // The ad-hoc server from --server-url, with its header, is the one card.
@@ -83,10 +58,9 @@ async function run(screenshot: string): Promise<string> {
     await page.screenshot({ path: screenshot });
     return screenshot;
   } finally {
-    await browser?.close().catch(() => {});
+    await browser?.close();
     await inspector?.stop();
     await demo.stop();
-    await Deno.remove(profile, { recursive: true }).catch(() => {});
   }
 }
 
