@@ -13,7 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { rpc } from "../testing/harness.ts";
-import { failures, loadBaseline, passing, runOfficial } from "../testing/official.ts";
+import { assertBaseline, loadBaseline, runOfficial } from "../testing/official.ts";
 
 const BASELINE = new URL("./official/expected_failures.json", import.meta.url);
 
@@ -21,26 +21,8 @@ Deno.test("official MCP conformance runner: required scenarios pass, failures ma
   const baseline = await loadBaseline(BASELINE);
   const run = await runOfficial("@modelcontextprotocol/conformance", [], baseline);
   try {
-    const { results, summary } = run;
-    const passed = passing(results);
-    const failing = failures(results, baseline);
-    console.log(`official runner: ${results.size} scenarios in ${run.seconds} s`);
-    console.log(`  passed (${passed.length}): ${passed.join(", ")}`);
-    console.log(`  expected failures (${failing.length}): ${failing.join(", ")}`);
-
-    assert.ok(
-      results.size >= baseline.must_pass.length,
-      `the runner wrote its results:\n${run.stdout}`,
-    );
-    for (const scenario of baseline.must_pass) {
-      assert.ok(passed.includes(scenario), `${scenario} passes:\n${summary}`);
-    }
-    assert.deepEqual(
-      failing,
-      Object.keys(baseline.expected_failures).sort(),
-      "failures match the baseline",
-    );
-    assert.equal(run.code, 0, `the runner accepts the baseline:\n${summary}`);
+    assertBaseline(run, baseline, "official runner");
+    const { results } = run;
 
     // DNS rebinding: a foreign Host/Origin is refused; a localhost one is served.
     const rebinding = new Map(results.get("dns-rebinding-protection")!.map((c) => [c.id, c]));

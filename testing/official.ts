@@ -88,6 +88,34 @@ export function passing(results: Map<string, Check[]>): string[] {
   return [...results].filter(([, checks]) => !checks.some(failed)).map(([s]) => s).sort();
 }
 
+/**
+ * Print a run's outcome and assert it against its baseline: the runner wrote
+ * results, every must-pass scenario passed, the failures are exactly the
+ * expected ones, and the runner itself accepted the baseline.
+ */
+export function assertBaseline(run: Run, baseline: Baseline, label: string): void {
+  const { results, summary } = run;
+  const passed = passing(results);
+  const failing = failures(results, baseline);
+  console.log(`${label}: ${results.size} scenarios in ${run.seconds} s`);
+  console.log(`  passed (${passed.length}): ${passed.join(", ")}`);
+  console.log(`  expected failures (${failing.length}): ${failing.join(", ")}`);
+
+  assert.ok(
+    results.size >= baseline.must_pass.length,
+    `the runner wrote its results:\n${run.stdout}`,
+  );
+  for (const scenario of baseline.must_pass) {
+    assert.ok(passed.includes(scenario), `${scenario} passes:\n${summary}`);
+  }
+  assert.deepEqual(
+    failing,
+    Object.keys(baseline.expected_failures).sort(),
+    "failures match the baseline",
+  );
+  assert.equal(run.code, 0, `the runner accepts the baseline:\n${summary}`);
+}
+
 /** A finished run of the runner. */
 export interface Run {
   results: Map<string, Check[]>;
