@@ -69,6 +69,17 @@ function spawnMain(
   return { child, lines, line, done, reap };
 }
 
+/** Start `main.ts` with `env`, expect exit 1 and return its one line of output. */
+async function refusedAtStart(env: Record<string, string>): Promise<string> {
+  const main = spawnMain(env);
+  const status = await main.child.status;
+  await main.done;
+  assert.equal(status.code, 1);
+  const output = main.lines.filter((l) => l.trim() !== "");
+  assert.equal(output.length, 1, output.join("\n"));
+  return output[0]!;
+}
+
 /** Whether a TCP connection to the port is refused. */
 async function refuses(port: number): Promise<boolean> {
   try {
@@ -170,14 +181,9 @@ Deno.test("the drain is bounded: SHUTDOWN_TIMEOUT_MS cuts a call that would not 
 
 Deno.test("a KV_PATH that cannot be opened stops the start with one line naming it", async () => {
   const missing = `${await Deno.makeTempDir()}/no/such/dir/kv.sqlite`;
-  const main = spawnMain({ KV_PATH: missing });
-  const status = await main.child.status;
-  await main.done;
-  assert.equal(status.code, 1);
-  const output = main.lines.filter((l) => l.trim() !== "");
-  assert.equal(output.length, 1, output.join("\n"));
+  const line = await refusedAtStart({ KV_PATH: missing });
   assert.match(
-    output[0]!,
+    line,
     /^Invalid configuration: KV_PATH must be a Deno KV database this process can open \(.+\) \(got ".+kv\.sqlite"\)\.$/,
   );
 });
@@ -301,31 +307,23 @@ redisTest(
 redisTest(
   "a Redis that cannot be reached stops the start with one line, its password hidden",
   async () => {
-    const main = spawnMain({ STATE_URL: `redis://:Url-Pa55word-7d6c@127.0.0.1:${freePort()}` });
-    const status = await main.child.status;
-    await main.done;
-    assert.equal(status.code, 1);
-    const output = main.lines.filter((l) => l.trim() !== "");
-    assert.equal(output.length, 1, output.join("\n"));
+    const line = await refusedAtStart({
+      STATE_URL: `redis://:Url-Pa55word-7d6c@127.0.0.1:${freePort()}`,
+    });
     assert.match(
-      output[0]!,
+      line,
       /^Invalid configuration: STATE_URL must be a Redis server this process can use: cannot connect to Redis \(.*ECONNREFUSED.*\) \(got "redis:\/\/:\*\*\*@127\.0\.0\.1:\d+"\)\.$/,
     );
   },
 );
 
 Deno.test("STATE_URL beside a KV database stops the start with one line", async () => {
-  const main = spawnMain({
+  const line = await refusedAtStart({
     STATE_URL: "redis://:Url-Pa55word-7d6c@127.0.0.1:6379",
     KV_PATH: "/var/lib/vertexsms-mcp/kv.sqlite",
   });
-  const status = await main.child.status;
-  await main.done;
-  assert.equal(status.code, 1);
-  const output = main.lines.filter((l) => l.trim() !== "");
-  assert.equal(output.length, 1, output.join("\n"));
-  assert.match(output[0]!, /^Invalid configuration: KV_PATH must be empty or "off" when STATE_URL/);
-  assert.ok(!output[0]!.includes("Url-Pa55word"));
+  assert.match(line, /^Invalid configuration: KV_PATH must be empty or "off" when STATE_URL/);
+  assert.ok(!line.includes("Url-Pa55word"));
 });
 
 redisTest(
