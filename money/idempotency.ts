@@ -8,6 +8,12 @@
  * server secret and the token's keyed hash) — never the arguments, the SMS
  * text or the token. A definite refusal frees the key; an outcome that may
  * have been billed is kept and replayed, so a retry never sends twice.
+ *
+ * A batch (`send_sms_batch`) is one record with a slot per recipient: its
+ * output once it finished; or, when it stopped early (VertexSMS rejected the
+ * token mid-batch, or the caller went away), its progress — each recipient's
+ * recorded outcome, `null` for those never sent — so that a retry with the
+ * same key sends only the rest.
  */
 import { canonicalJson } from "../core/canonical_json.ts";
 import { asServiceError, type ErrorFacts, ServiceError } from "../core/errors.ts";
@@ -23,7 +29,7 @@ import {
 } from "../state/mod.ts";
 import type { Digest } from "./digest.ts";
 import { asUnknownOutcome, definitelyNotBilled, storeFull, tokenRejected } from "./outcome.ts";
-import type { BillableCall, GuardContext } from "./types.ts";
+import type { GuardContext, GuardedCall } from "./types.ts";
 
 /** How long an idempotency key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -33,13 +39,16 @@ export const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
 
 /** The stored state of one idempotency key. */
 interface KeyRecord extends Expiring {
-  /** pending: running · done: output kept · unknown: maybe billed, error kept · failed: freed. */
-  s: "pending" | "done" | "unknown" | "failed";
+  /**
+   * pending: running · done: output kept · unknown: maybe billed, error kept ·
+   * failed: freed · partial: a batch stopped early, its progress kept.
+   */
+  s: "pending" | "done" | "unknown" | "failed" | "partial";
   /** Keyed digest of the tool and arguments. */
   fp: string;
   /** pending: when the claim stops counting. */
   until?: number;
-  /** Sealed `{ output }` or `{ error }`. */
+  /** Sealed `{ output }`, `{ error }` or `{ partial }`. */
   box?: string;
 }
 
@@ -52,9 +61,28 @@ interface Slot {
   fp: string;
   /** AES-GCM key sealing this token's records. */
   seal: Promise<CryptoKey>;
+  /** How long a claim on it counts (a batch takes longer than one call). */
+  leaseMs: number;
 }
 
-type Sealed = { output: object } | { error: { code: string; message: string; facts: ErrorFacts } };
+type Sealed =
+  | { output: object }
+  | { partial: object }
+  | { error: { code: string; message: string; facts: ErrorFacts } };
+
+/** What an earlier call with the key left: its output, or a stopped batch's progress. */
+export type Earlier = { output: object } | { partial: object };
+
+/**
+ * Thrown by a batch's work when it stops early: the error to answer, and
+ * the progress to keep for a retry with the same key (`null`: nothing to keep).
+ */
+export class Stopped extends Error {
+  constructor(readonly error: ServiceError, readonly progress: object | null) {
+    super(error.message);
+    this.name = "Stopped";
+  }
+}
 
 /** Options of {@link Idempotency}. */
 export interface IdempotencyOptions {
@@ -97,8 +125,15 @@ export class Idempotency {
     return this.#inflight.size;
   }
 
-  /** The record of the call's key (argument or header), or undefined without one. */
-  async slot(ctx: GuardContext, call: BillableCall<unknown>): Promise<Slot | undefined> {
+  /**
+   * The record of the call's key (argument or header), or undefined without
+   * one; its claims count `leaseMs` (default: the longest a call takes).
+   */
+  async slot(
+    ctx: GuardContext,
+    call: GuardedCall,
+    leaseMs = this.#leaseMs,
+  ): Promise<Slot | undefined> {
     const key = idempotencyKeyOf(call.idempotencyKey, ctx.idempotencyKey);
     if (key === undefined) return undefined;
     const principal = await ctx.principal();
@@ -108,19 +143,21 @@ export class Idempotency {
       id: JSON.stringify(storeKey),
       fp: await this.#digest("args", call.tool, canonicalJson(call.args)),
       seal: this.#sealKey(principal),
+      leaseMs,
     };
   }
 
   /**
    * Read the key's record until it says what to do: an earlier outcome to
    * repeat (returned, or thrown when it was an error), or `null` when the key
-   * is free — and then, when `claim`, ours (a pending record).
+   * is free — and then, when `claim`, ours (a pending record). A stopped
+   * batch's progress is returned as `{ partial }`, and claimed too when `claim`.
    */
   async resolve(
     ctx: GuardContext,
     slot: Slot,
     claim: boolean,
-  ): Promise<{ output: object } | null> {
+  ): Promise<Earlier | null> {
     let waited = false;
     for (;;) {
       const [entry] = await this.#store.getMany<KeyRecord>([slot.key]);
@@ -140,16 +177,17 @@ export class Idempotency {
         await this.#waitForChange(ctx, slot, entry!, record.until ?? now);
         continue;
       }
-      if (!claim) return null;
+      const partial = record?.s === "partial" ? await this.#open(slot, record) : null;
+      if (!claim) return partial;
       const pending: KeyRecord = {
         s: "pending",
         fp: slot.fp,
-        until: now + this.#leaseMs,
+        until: now + slot.leaseMs,
         exp: now + IDEMPOTENCY_TTL_MS,
       };
       const sets = [{ key: slot.key, value: pending }];
       try {
-        if (await this.#store.commit({ checks: [entry!], sets, deletes: [] })) return null;
+        if (await this.#store.commit({ checks: [entry!], sets, deletes: [] })) return partial;
       } catch (error) {
         if (error instanceof StoreFullError) throw storeFull();
         throw error;
@@ -167,16 +205,22 @@ export class Idempotency {
     this.#inflight.set(slot.id, new Promise<void>((resolve) => settle = resolve));
     try {
       let outcome: { output: T } | { error: ServiceError };
+      let progress: object | null = null;
       try {
         outcome = { output: await work() };
       } catch (thrown) {
-        outcome = { error: asServiceError(thrown) };
+        if (thrown instanceof Stopped) progress = thrown.progress;
+        outcome = { error: thrown instanceof Stopped ? thrown.error : asServiceError(thrown) };
       }
       const now = this.#now();
       let record: KeyRecord | null;
       if ("output" in outcome) {
         const box = await this.#seal(slot, { output: outcome.output });
         record = { s: "done", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS };
+      } else if (progress) {
+        // A batch stopped early: what it recorded stays, the rest is free for a retry.
+        const box = await this.#seal(slot, { partial: progress });
+        record = { s: "partial", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS };
       } else {
         let error = ctx.signal.aborted && !outcome.error.facts.outcomeUnknown
           ? cancelledMidCall()
@@ -186,7 +230,7 @@ export class Idempotency {
           record = null;
         } else if (definitelyNotBilled(error, ctx.signal)) {
           const box = await this.#seal(slot, { error: serialize(error) });
-          record = { s: "failed", fp: slot.fp, box, exp: now + this.#leaseMs };
+          record = { s: "failed", fp: slot.fp, box, exp: now + slot.leaseMs };
         } else {
           error = asUnknownOutcome(error);
           const box = await this.#seal(slot, { error: serialize(error) });
@@ -226,7 +270,7 @@ export class Idempotency {
     }
   }
 
-  async #open(slot: Slot, record: KeyRecord): Promise<{ output: object }> {
+  async #open(slot: Slot, record: KeyRecord): Promise<Earlier> {
     let sealed: Sealed;
     try {
       sealed = JSON.parse(await unseal(await slot.seal, slot.id, record.box ?? ""));
@@ -240,6 +284,7 @@ export class Idempotency {
       );
     }
     if ("output" in sealed) return { output: sealed.output };
+    if ("partial" in sealed) return { partial: sealed.partial };
     const { code, message, facts } = sealed.error;
     throw new ServiceError(code as ServiceError["code"], message, facts);
   }
