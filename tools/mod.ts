@@ -1,6 +1,7 @@
 /**
- * The ten tools, one module per scope. {@link TOOLS} is the only list: the
- * MCP endpoint, the scope map, the README table and the tests all read it.
+ * The tools, one module per scope (and one for batches). {@link TOOLS} is the
+ * only list: the MCP endpoint, the scope map, the README table and the tests
+ * all read it.
  */
 import type { AnyTool } from "./define.ts";
 import { HLR_TOOLS } from "./hlr.ts";
@@ -8,6 +9,7 @@ import { NUMBERS_TOOLS } from "./numbers.ts";
 import { RATES_TOOLS } from "./rates.ts";
 import { SENDER_TOOLS } from "./sender.ts";
 import { SMS_TOOLS } from "./sms.ts";
+import { sendSmsBatch } from "./sms_batch.ts";
 
 export { ALL_SCOPES, type Scope, SCOPES } from "../core/scopes.ts";
 export type { ToolContext, ToolServices } from "./context.ts";
@@ -20,4 +22,5 @@ export const TOOLS: readonly AnyTool[] = [
   ...SENDER_TOOLS,
   ...HLR_TOOLS,
   ...NUMBERS_TOOLS,
+  sendSmsBatch,
 ];

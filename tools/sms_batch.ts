@@ -1,0 +1,410 @@
+/**
+ * `send_sms_batch` (scope `sms:send`, billable): one text to up to 100
+ * recipients as one decision — one quote, one confirmation or approval, one
+ * idempotency key — then one `POST /sms` per recipient, at most 5 at a time
+ * (the guards' `sendBatch`, `money/batch.ts`).
+ */
+import { z } from "zod";
+import { formatEur } from "../core/eur.ts";
+import { memo } from "../core/keys.ts";
+import type {
+  BatchDetails,
+  BatchQuote,
+  BatchSent,
+  RecipientOutcome,
+  SmsQuote,
+} from "../money/mod.ts";
+import type { ToolContext } from "./context.ts";
+import { defineTool } from "./define.ts";
+import { quoteSms } from "./pricing.ts";
+import { e164, upstreamDigits } from "./schemas.ts";
+import { countParts, encodingFor } from "./sms_encoding.ts";
+import {
+  approvalNote,
+  approvalUrl,
+  checkCoding,
+  encodingName,
+  notSentNote,
+  notSentReason,
+  SEND_FIELDS,
+  SEND_OPTIONS,
+  simulated,
+  TEST_MODE_LINE,
+  testMode,
+  unpricedWithoutScope,
+} from "./sms_shared.ts";
+
+/** Recipients of one batch at most. */
+export const MAX_BATCH_RECIPIENTS = 100;
+
+const Input = z.strictObject({
+  to: z.array(e164)
+    .min(1, "must name at least one recipient")
+    .max(MAX_BATCH_RECIPIENTS, `must name at most ${MAX_BATCH_RECIPIENTS} recipients`)
+    .superRefine((numbers, ctx) => {
+      const first = new Map<string, number>();
+      numbers.forEach((n, i) => {
+        const seen = first.get(n);
+        if (seen === undefined) first.set(n, i);
+        else {
+          ctx.addIssue({
+            code: "custom",
+            path: [i],
+            message: `repeats to.${seen}: each recipient once`,
+          });
+        }
+      });
+    })
+    .describe('1 to 100 different recipients in E.164, e.g. ["+37069912345", "+37061860698"]'),
+  ...SEND_FIELDS,
+  ...SEND_OPTIONS,
+}).superRefine(checkCoding);
+
+/** Recipients of one country (and rate), in a quote. */
+const Country = z.object({
+  country: z.string().nullable().describe("the country, when the numbers tell it for certain"),
+  recipients: z.number().int().min(1),
+  rate_eur: z.string().nullable().describe(
+    "price per part in EUR: the country's highest operator rate (null: not in the price list)",
+  ),
+  cost_eur: z.string().nullable().describe("rate_eur times parts times recipients"),
+});
+
+/** A dry run: the quote for the whole batch, nothing sent. */
+const Quote = z.object({
+  dry_run: z.literal(true),
+  count: z.number().int().min(1),
+  parts_per_message: z.number().int().min(1),
+  encoding: encodingName,
+  countries: z.array(Country),
+  estimated_cost_eur: z.string().nullable().describe(
+    "the whole batch (null when a destination has no price)",
+  ),
+  confirmation_token: z.string().describe(
+    "pass as confirmationToken with exactly these arguments to send what was quoted",
+  ),
+  confirmation_expires_in_seconds: z.number().int(),
+  simulated,
+});
+
+/** What became of one recipient. */
+const Recipient = z.object({
+  to: z.string(),
+  status: z.enum(["sent", "scheduled", "failed", "not_sent"]),
+  message_id: z.string().nullable(),
+  parts: z.number().int().min(1).describe(
+    "parts of this message: as VertexSMS billed them when sent, else the estimate",
+  ),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    outcome_unknown: z.boolean().describe(
+      "true: the SMS may have left (and been billed); never send it again without checking",
+    ),
+  }).nullable(),
+});
+
+/** The batch went out (to every recipient, or some). */
+const Sent = z.object({
+  batch_id: z.string(),
+  status: z.enum(["sent", "scheduled", "partial", "not_sent"]).describe(
+    "sent or scheduled: every recipient; partial: some failed; not_sent: every recipient " +
+      "was refused and nothing left",
+  ),
+  count: z.number().int().min(1),
+  sent: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  parts_total: z.number().int().min(0).describe("parts of the messages sent"),
+  estimated_cost_eur: z.string().nullable().describe(
+    "the messages sent (null when one has no price)",
+  ),
+  results: z.array(Recipient).describe("one per recipient, in input order"),
+  simulated,
+});
+
+/** Nothing sent: the user declined or cancelled, or the approval expired. */
+const NotSent = z.object({
+  status: z.literal("not_sent"),
+  reason: notSentReason,
+  count: z.number().int().min(1),
+  note: z.string(),
+});
+
+/** Nothing sent yet: a person must approve this exact batch on its page first. */
+const ApprovalRequired = z.object({
+  status: z.literal("approval_required"),
+  approval_id: z.string(),
+  approval_url: z.string().describe("the page where the user approves or declines this batch"),
+  expires_in_seconds: z.number().int(),
+  count: z.number().int().min(1),
+  parts_per_message: z.number().int().min(1),
+  encoding: encodingName,
+  estimated_cost_eur: z.string().nullable(),
+  note: z.string(),
+  simulated,
+});
+
+const Output = z.union([Sent, Quote, NotSent, ApprovalRequired]);
+type Out = z.input<typeof Output>;
+
+/** One country's share of a batch quote. */
+interface CountryShare {
+  country: string | null;
+  recipients: number;
+  rateEur: string | null;
+  costMicros: number | null;
+}
+
+/** The recipients grouped by country and rate, in order of first appearance. */
+function byCountry(quotes: readonly SmsQuote[]): CountryShare[] {
+  const groups = new Map<string, CountryShare>();
+  for (const q of quotes) {
+    const id = `${q.country}|${q.rateEur}`;
+    const group = groups.get(id) ??
+      { country: q.country, recipients: 0, rateEur: q.rateEur, costMicros: 0 };
+    group.recipients++;
+    group.costMicros = group.costMicros === null || q.costMicros === null
+      ? null
+      : group.costMicros + q.costMicros;
+    groups.set(id, group);
+  }
+  return [...groups.values()];
+}
+
+/** The sum of estimates, or null when one is unknown. */
+function total(costs: readonly (number | null)[]): number | null {
+  let sum = 0;
+  for (const c of costs) {
+    if (c === null) return null;
+    sum += c;
+  }
+  return sum;
+}
+
+const eur = (micros: number | null) => (micros === null ? null : formatEur(micros));
+
+/** "LT 2 (about €0.10), unknown country 1 (no price)". */
+function countryLine(shares: readonly CountryShare[]): string {
+  return shares.map((s) =>
+    `${s.country ?? "unknown country"} ${s.recipients} (${
+      s.costMicros === null ? "no price" : `about €${formatEur(s.costMicros)}`
+    })`
+  ).join(", ");
+}
+
+/** The confirmation question: count, countries, every number, sender, the full text, parts, cost. */
+function question(
+  input: { to: string[]; from: string; message: string; scheduled?: string },
+  parts: number,
+  encoding: string,
+  quote: BatchQuote | null,
+  testMode: boolean,
+): string {
+  const n = input.to.length;
+  const shares = quote ? byCountry(quote.recipients) : null;
+  const cost = quote ? total(quote.recipients.map((q) => q.costMicros)) : null;
+  return [
+    `Send this SMS to ${n} recipient${n === 1 ? "" : "s"}? It costs money and cannot be recalled.`,
+    `Countries: ${shares ? countryLine(shares) : "unknown (the price list could not be read)"}`,
+    `To: ${input.to.join(", ")}`,
+    `From: ${input.from}`,
+    `Text: ${JSON.stringify(input.message)}`,
+    `Parts: ${parts} per message (${encoding}), ${parts * n} in all` +
+    (input.scheduled ? `, scheduled for ${input.scheduled}` : ""),
+    `Estimated cost: ${
+      cost === null
+        ? "unknown (no price for some destinations)"
+        : `about €${formatEur(cost)} in all`
+    }`,
+    ...(testMode ? [TEST_MODE_LINE] : []),
+  ].join("\n");
+}
+
+/** What the approval page and the review card show of a batch. */
+function batchDetails(to: string[], parts: number, quote: BatchQuote | null): BatchDetails {
+  const shares = quote ? byCountry(quote.recipients) : [{
+    country: null,
+    recipients: to.length,
+    rateEur: null,
+    costMicros: null,
+  }];
+  return {
+    recipients: to,
+    countries: shares.map((s) => ({
+      country: s.country,
+      recipients: s.recipients,
+      costEur: eur(s.costMicros),
+    })),
+    partsTotal: parts * to.length,
+  };
+}
+
+/** The batch's status from its recipients' outcomes. */
+function statusOf(outcomes: readonly RecipientOutcome[], scheduled: boolean) {
+  const sent = outcomes.filter((o) => o.status === "sent").length;
+  if (sent === outcomes.length) return scheduled ? "scheduled" as const : "sent" as const;
+  const left = outcomes.some((o) => o.status === "failed" && o.error.outcomeUnknown);
+  return sent === 0 && !left ? "not_sent" as const : "partial" as const;
+}
+
+/** The messages a run sent, handed over in one place (the ledger, once it exists). */
+function recordSent(_ctx: ToolContext, _batchId: string, _sent: readonly BatchSent[]) {
+  return Promise.resolve();
+}
+
+/** `send_sms_batch`: one text to many recipients, as one decision (billable). */
+export const sendSmsBatch = defineTool({
+  name: "send_sms_batch",
+  title: "Send SMS batch",
+  description:
+    "Send one SMS text through VertexSMS to 1-100 different phone numbers (E.164), as one " +
+    "decision: one quote, one confirmation, one idempotency key for the whole batch, one " +
+    "message per recipient. BILLABLE: every part of every message costs money and cannot be " +
+    "recalled. Quote first with dryRun: true (per-country breakdown and the total, nothing " +
+    "sent), show the user the count, countries, text and total, and send only after they " +
+    "agree, passing its confirmation_token as confirmationToken. Always pass an " +
+    "idempotencyKey (a new UUID per intended batch, reused on retries): a repeated call " +
+    "returns the recorded results and never texts a recipient twice. Status not_sent with a " +
+    "reason means the user declined: do not retry. Status approval_required: give the user " +
+    "approval_url, then call again with exactly the same arguments plus approvalId. The " +
+    "result has one entry per recipient in input order; only recipients whose error has " +
+    "outcome_unknown false may be sent again, in a new call with a new key.",
+  scope: "sms:send",
+  billable: true,
+  input: Input,
+  output: Output,
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
+  handler: async (input, ctx) => {
+    const { dryRun, idempotencyKey, confirmationToken, approvalId, waitSeconds, ...args } = input;
+    const { simulate, marked } = testMode(ctx);
+    const encoding = encodingFor(args.message, args.coding);
+    const parts = countParts(args.message, encoding);
+    const n = args.to.length;
+    const quote = memo(async (): Promise<BatchQuote> => ({
+      recipients: await Promise.all(args.to.map((to) => quoteSms(ctx, { to, parts }))),
+    }));
+    if (dryRun) {
+      // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
+      const quotes = await Promise.all(
+        args.to.map((to) => quoteSms(ctx, { to, parts }).catch(unpricedWithoutScope)),
+      );
+      const shares = byCountry(quotes);
+      const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms_batch", args);
+      return {
+        dry_run: true as const,
+        count: n,
+        parts_per_message: parts,
+        encoding,
+        countries: shares.map((s) => ({
+          country: s.country,
+          recipients: s.recipients,
+          rate_eur: s.rateEur,
+          cost_eur: eur(s.costMicros),
+        })),
+        estimated_cost_eur: eur(total(quotes.map((q) => q.costMicros))),
+        confirmation_token: confirmation.token,
+        confirmation_expires_in_seconds: confirmation.expiresInSeconds,
+        ...marked,
+      };
+    }
+    return await ctx.services.money.sendBatch<Out>(ctx, {
+      tool: "send_sms_batch",
+      args,
+      recipients: args.to,
+      parts,
+      idempotencyKey,
+      confirmationToken,
+      approvalId,
+      waitSeconds,
+      quote,
+      question: (q) => question(args, parts, encoding, q, simulate !== undefined),
+      notSent: (reason) => ({
+        status: "not_sent" as const,
+        reason,
+        count: n,
+        note: notSentNote(reason, "this batch"),
+      }),
+      details: (q) => {
+        const cost = q ? total(q.recipients.map((r) => r.costMicros)) : null;
+        const single = q?.recipients.length === 1 ? q.recipients[0]! : null;
+        return {
+          to: n === 1 ? args.to[0]! : `${n} recipients`,
+          from: args.from,
+          message: args.message,
+          parts,
+          encoding,
+          estimatedCostEur: eur(cost),
+          rateEur: single?.rateEur ?? null,
+          country: single?.country ?? null,
+          ...(args.scheduled ? { scheduled: args.scheduled } : {}),
+          ...(simulate ? { simulated: true } : {}),
+          batch: batchDetails(args.to, parts, q),
+        };
+      },
+      approvalRequired: (approval, q) => ({
+        status: "approval_required" as const,
+        approval_id: approval.id,
+        approval_url: approvalUrl(ctx, approval.id),
+        expires_in_seconds: approval.expiresInSeconds,
+        count: n,
+        parts_per_message: parts,
+        encoding,
+        estimated_cost_eur: q ? eur(total(q.recipients.map((r) => r.costMicros))) : null,
+        note: approvalNote("send_sms_batch"),
+        ...marked,
+      }),
+      send: async (index) => {
+        const accepted = await ctx.vertex.sendSms({
+          to: upstreamDigits(args.to[index]!),
+          from: args.from,
+          message: args.message,
+          priority: args.priority,
+          scheduled: args.scheduled,
+          coding: args.coding,
+          expireIn: args.expireIn,
+          simulate,
+        });
+        return { messageId: accepted.messageIds[0]!, billedParts: accepted.amountSent };
+      },
+      sent: (batchId, sent) => recordSent(ctx, batchId, sent),
+      result: async (batchId, outcomes) => {
+        // The messages are out: a price that cannot be read now leaves the estimate unknown.
+        const quotes = await quote().then((q) => q.recipients, () => null);
+        const costs = outcomes.flatMap((o, i) => {
+          if (o.status !== "sent") return [];
+          const rate = quotes?.[i]?.rateMicros ?? null;
+          return [rate === null ? null : rate * o.parts];
+        });
+        const scheduled = args.scheduled !== undefined;
+        return {
+          batch_id: batchId,
+          status: statusOf(outcomes, scheduled),
+          count: n,
+          sent: outcomes.filter((o) => o.status === "sent").length,
+          failed: outcomes.filter((o) => o.status === "failed").length,
+          parts_total: outcomes.reduce((sum, o) => sum + (o.status === "sent" ? o.parts : 0), 0),
+          estimated_cost_eur: eur(total(costs)),
+          results: outcomes.map((o, i) => ({
+            to: args.to[i]!,
+            status: o.status === "sent"
+              ? (scheduled ? "scheduled" as const : "sent" as const)
+              : o.status,
+            message_id: o.status === "sent" ? o.messageId : null,
+            parts: o.status === "sent" ? o.parts : parts,
+            error: o.status === "sent" ? null : {
+              code: o.error.code,
+              message: o.error.message,
+              outcome_unknown: o.error.outcomeUnknown,
+            },
+          })),
+          ...marked,
+        };
+      },
+    });
+  },
+});
