@@ -84,6 +84,7 @@ import {
   readReviewCard,
   REVIEW_CARD_URI,
   reviewCardResource,
+  REVIEWED_TOOLS,
 } from "./review_card.ts";
 import { isLegacy } from "./era.ts";
 import { patchSdk } from "./sdk_patches.ts";
@@ -241,7 +242,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           outputSchema: jsonSchema(tool.output, "output"),
           annotations: { title: tool.title, ...tool.annotations },
           // The MCP Apps review card (hosts without the extension ignore `_meta.ui`).
-          ...(tool.name === "send_sms" && { _meta: { ui: { resourceUri: REVIEW_CARD_URI } } }),
+          ...(REVIEWED_TOOLS.has(tool.name) && { _meta: { ui: { resourceUri: REVIEW_CARD_URI } } }),
         },
       );
     }
@@ -499,7 +500,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       : undefined;
     const session = exchange.session;
     const streamed = session !== undefined && declaresForm(session.claims.el) &&
-      isToolCall(body, "send_sms");
+      REVIEWED_TOOLS.has(toolCalled(body) ?? "");
     const transport = new WebStandardStreamableHTTPServerTransport({
       // Only on initialize: the transport puts `Mcp-Session-Id` on its answer. On later requests
       // there is no generator, so it ignores the header (verified at the HTTP layer).
@@ -609,11 +610,13 @@ function initializeParams(body: unknown) {
   };
 }
 
-/** Whether the body is a single `tools/call` of `name`. */
-function isToolCall(body: unknown, name: string): boolean {
+/** The tool a body calls, when it is a single `tools/call`. */
+function toolCalled(body: unknown): string | undefined {
   const b = body as { method?: unknown; params?: { name?: unknown } } | null;
-  return b !== null && typeof b === "object" && !Array.isArray(b) && b.method === "tools/call" &&
-    b.params?.name === name;
+  const single = b !== null && typeof b === "object" && !Array.isArray(b);
+  return single && b.method === "tools/call" && typeof b.params?.name === "string"
+    ? b.params.name
+    : undefined;
 }
 
 /** The user's action in an `elicitation/create` reply; anything else counts as cancel. */

@@ -6,12 +6,13 @@
  * One self-contained HTML document (inline script and style; the extension's
  * own view SDK is about 540 KB and not needed). It speaks JSON-RPC over
  * `postMessage` with its host (`ui/initialize`, then `tool-input` and
- * `tool-result` notifications) and shows the quote: recipient, sender, text,
- * parts, cost. For an `approval_required` result it reads the approval from
+ * `tool-result` notifications) and shows the quote: recipient (or a batch's
+ * count and countries), sender, text, parts, cost. For an `approval_required` result it reads the approval from
  * this server's approval route and approves or declines through that same
  * route, with the page's form value — the only way an approval is ever
  * given, so the card adds no way for a model to approve on its own. Once
- * approved it asks the host to call `send_sms` again with the `approvalId`.
+ * approved it asks the host to call the same tool (`send_sms` or
+ * `send_sms_batch`) again with the `approvalId`.
  * Its CSP lets it reach this server and nothing else.
  */
 
@@ -19,8 +20,13 @@
 export const EXTENSION_ID = "io.modelcontextprotocol/ui";
 /** The MIME type of an MCP Apps view. */
 export const RESOURCE_MIME_TYPE = "text/html;profile=mcp-app";
-/** The card's resource URI (`send_sms`'s `_meta.ui.resourceUri`). */
+/** The card's resource URI (the `_meta.ui.resourceUri` of the sending tools). */
 export const REVIEW_CARD_URI = "ui://vertexsms/send-sms-review.html";
+/**
+ * The tools a person reviews before they send: they point at the card, and
+ * a 2025-era client that can be asked is asked in-band on their call's stream.
+ */
+export const REVIEWED_TOOLS: ReadonlySet<string> = new Set(["send_sms", "send_sms_batch"]);
 
 /** The card's `_meta`: its CSP allows this server's origin only; no external resources. */
 export function reviewCardMeta(publicUrl: string) {
@@ -101,7 +107,9 @@ function resized() {
 }
 function state(text) { $("state").textContent = text; resized(); }
 function fill(d) {
-  $("to").textContent = String(d.to ?? "");
+  $("to").textContent = Array.isArray(d.to) ? d.to.length + " recipients: " + d.to.join(", ")
+    : d.recipients ? d.count + " recipients (" + d.countries.map((c) => (c.country || "unknown") + " " + c.recipients).join(", ") + "): " + d.recipients.join(", ")
+    : String(d.to ?? "");
   $("from").textContent = String(d.from ?? "");
   $("text").textContent = String(d.message ?? "");
 }
@@ -110,8 +118,8 @@ async function loadApproval(url) {
   if (!res.ok) throw new Error("the approval could not be read (HTTP " + res.status + ")");
   approval = { url, ...(await res.json()) };
   fill(approval);
-  $("parts").textContent = approval.parts + " (" + approval.encoding + ")";
-  $("cost").textContent = approval.estimated_cost_eur ? "about €" + approval.estimated_cost_eur : "unknown";
+  $("parts").textContent = approval.parts + (approval.parts_total ? " per message (" + approval.encoding + "), " + approval.parts_total + " in all" : " (" + approval.encoding + ")");
+  $("cost").textContent = approval.estimated_cost_eur ? "about €" + approval.estimated_cost_eur + (approval.parts_total ? " in all" : "") : "unknown";
   $("buttons").hidden = approval.state !== "pending";
   state({ pending: "Not sent: approve or decline.", approved: "Approved.", declined: "Declined: nothing will be sent.",
     used: "Approved and sent.", expired: "Expired: nothing was sent." }[approval.state] || approval.state);
@@ -127,7 +135,7 @@ async function decide(action) {
   if (!res.ok || action !== "approve" || approval.state !== "approved" || !args) return;
   state("Approved. Sending…");
   const { dryRun, confirmationToken, approvalId, ...rest } = args;
-  show(await request("tools/call", { name: "send_sms", arguments: { ...rest, approvalId: approval.approval_id } }));
+  show(await request("tools/call", { name: approval.tool || "send_sms", arguments: { ...rest, approvalId: approval.approval_id } }));
 }
 function show(result) {
   const s = result && result.structuredContent;
@@ -135,6 +143,13 @@ function show(result) {
     state(((result.content || [])[0] || {}).text || "The send failed.");
   } else if (s && s.status === "approval_required") {
     loadApproval(s.approval_url).catch((e) => state("Error: " + e.message));
+  } else if (s && s.dry_run && s.count) {
+    $("parts").textContent = s.parts_per_message + " per message (" + s.encoding + "), " + s.parts_per_message * s.count + " in all";
+    $("cost").textContent = s.estimated_cost_eur ? "about €" + s.estimated_cost_eur + " in all" : "unknown";
+    state("A quote: nothing is sent yet.");
+  } else if (s && s.batch_id) {
+    $("buttons").hidden = true;
+    state("Sent to " + s.sent + " of " + s.count + " recipients" + (s.failed ? ", " + s.failed + " failed" : "") + (s.simulated ? " (simulated)" : "") + ".");
   } else if (s && s.dry_run) {
     $("parts").textContent = s.parts + " (" + s.encoding + ")";
     $("cost").textContent = s.estimated_cost_eur ? "about €" + s.estimated_cost_eur : "unknown";
