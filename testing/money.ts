@@ -1,8 +1,9 @@
 /**
- * Fixtures for the money guards' tests: one SMS estimate and one `send_sms`
- * call, shaped as the SMS tool would hand them to `Money.send`.
+ * Fixtures for the money guards' tests: one SMS estimate, one `send_sms`
+ * call and one `send_sms_batch` call, shaped as the SMS tools would hand them
+ * to `Money.send` and `Money.sendBatch`.
  */
-import type { SendCall, SmsQuote } from "../money/mod.ts";
+import type { BatchCall, SendCall, SmsQuote } from "../money/mod.ts";
 
 /** An estimate: one part to Lithuania at €0.05. */
 export const QUOTE: SmsQuote = {
@@ -38,6 +39,46 @@ export function sendCall(
     approvalRequired: (approval) => ({ status: "approval_required", id: approval.id }),
     parts: 1,
     run,
+    ...extra,
+  };
+}
+
+/** One outcome of a fixture batch's send: an id, or the error it throws. */
+export type FixtureSend = (index: number) => Promise<{
+  messageId: string;
+  billedParts: number | null;
+}>;
+
+/**
+ * A one-part `send_sms_batch` call to `recipients` (each quoted like
+ * {@link QUOTE}), sending with `send`; its result lists each outcome.
+ */
+export function batchCall(
+  recipients: readonly string[],
+  send: FixtureSend,
+  extra: Partial<BatchCall<object>> = {},
+): BatchCall<object> {
+  return {
+    tool: "send_sms_batch",
+    args: { to: recipients, message: "hi" },
+    recipients,
+    parts: 1,
+    quote: () => Promise.resolve({ recipients: recipients.map(() => QUOTE) }),
+    question: (q) => `Send to ${recipients.length}? ${q?.recipients.length}`,
+    notSent: (reason) => ({ status: "not_sent", reason }),
+    details: (q) => ({
+      to: `${recipients.length} recipients`,
+      from: "VertexSMS",
+      message: "hi",
+      parts: 1,
+      encoding: "GSM-7",
+      estimatedCostEur: q ? "0.05" : null,
+      rateEur: null,
+      country: null,
+    }),
+    approvalRequired: (approval) => ({ status: "approval_required", id: approval.id }),
+    send,
+    result: (batchId, outcomes) => Promise.resolve({ batchId, outcomes }),
     ...extra,
   };
 }
