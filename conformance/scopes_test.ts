@@ -69,7 +69,7 @@ function envelopeProblems(
 
 for (const challenge of ["tool", "http"] as const) {
   for (const { era, connect } of CLIENTS) {
-    Deno.test(`${era}, SCOPE_CHALLENGE=${challenge}: 5 tokens × 10 tools, allowed exactly in scope`, async () => {
+    Deno.test(`${era}, SCOPE_CHALLENGE=${challenge}: 5 tokens × ${TOOLS.length} tools, allowed exactly in scope`, async () => {
       const h = startHarness({ env: { SCOPE_CHALLENGE: challenge } });
       const resourceMetadata = `${h.server.url}/.well-known/oauth-protected-resource/mcp`;
       const problems: string[] = [];
