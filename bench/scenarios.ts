@@ -5,6 +5,8 @@
  * comes with the check its every response must pass.
  */
 
+import { TOOLS } from "../tools/mod.ts";
+
 /** The two protocol eras. */
 export type Era = "2025" | "2026";
 
@@ -121,7 +123,7 @@ const RATES_OK = rpcCheck((r) => {
 const SENT_OK = rpcCheck((r) => (r as Structured).structuredContent?.status === "sent");
 
 /** This server's scenarios at `mcpUrl`: cached rates, a send, the tool list, in both eras. */
-export function scenarios(mcpUrl: string, token: string, tools = 10): McpScenario[] {
+export function scenarios(mcpUrl: string, token: string, tools = TOOLS.length): McpScenario[] {
   const call = (era: Era, name: string, args: Record<string, unknown>) => ({
     url: mcpUrl,
     headers: eraHeaders(era, token, "tools/call", name),
@@ -152,4 +154,26 @@ export function scenarios(mcpUrl: string, token: string, tools = 10): McpScenari
       check: listCheck(tools),
     },
   ]);
+}
+
+/** `n` different Lithuanian mobile numbers. */
+function recipients(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `+370695${String(i).padStart(5, "0")}`);
+}
+
+/**
+ * `send_sms_batch` to `n` recipients in `era` (no key, so every request sends
+ * them all): each answer must say all `n` were sent.
+ */
+export function batchScenario(mcpUrl: string, token: string, era: Era, n: number): Scenario {
+  const args = { to: recipients(n), from: "Bench", message: "Benchmark batch message" };
+  return {
+    url: mcpUrl,
+    headers: eraHeaders(era, token, "tools/call", "send_sms_batch"),
+    body: rpcBody(era, "tools/call", { name: "send_sms_batch", arguments: args }),
+    check: rpcCheck((r) => {
+      const out = (r as Structured).structuredContent;
+      return out?.status === "sent" && out.sent === n;
+    }),
+  };
 }
