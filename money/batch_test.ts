@@ -1,39 +1,16 @@
 import assert from "node:assert/strict";
 import { ServiceError } from "../core/errors.ts";
 import { MemoryStore } from "../state/mod.ts";
-import { batchCall, type FixtureSend } from "../testing/money.ts";
-import { Money, type MoneyOptions } from "./guards.ts";
-import type { SendLimits } from "./limits.ts";
-import type { GuardContext, RecipientOutcome } from "./types.ts";
+import {
+  batchCall,
+  type FixtureSend,
+  guardContext as ctx,
+  NO_LIMITS,
+  testMoney as money,
+} from "../testing/money.ts";
+import type { RecipientOutcome } from "./types.ts";
 
-const NO_LIMITS: SendLimits = {
-  sendsPerMinute: 0,
-  recipientsPerHour: 0,
-  dailySpendCapMicros: 0,
-  pinTextsPerHour: 0,
-};
-const SECRET = new TextEncoder().encode("unit-test-secret-of-at-least-32-bytes");
 const TO = Array.from({ length: 12 }, (_, i) => `+3706950000${String(i).padStart(2, "0")}`);
-
-function money(options: Partial<MoneyOptions> = {}) {
-  return new Money({
-    store: new MemoryStore(),
-    secret: SECRET,
-    limits: NO_LIMITS,
-    confirmation: "ask",
-    leaseMs: 60_000,
-    pollMs: 5,
-    ...options,
-  });
-}
-
-function ctx(extra: Partial<GuardContext> = {}): GuardContext {
-  return {
-    principal: () => Promise.resolve("principal-A"),
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
 
 /**
  * A VertexSMS stand-in: records who got an SMS and how many sends ran at

@@ -1,9 +1,52 @@
 /**
- * Fixtures for the money guards' tests: one SMS estimate, one `send_sms`
- * call and one `send_sms_batch` call, shaped as the SMS tools would hand them
- * to `Money.send` and `Money.sendBatch`.
+ * Fixtures for the money guards' tests: guards on a memory store, a guard
+ * context, one SMS estimate, one `send_sms` call and one `send_sms_batch`
+ * call, shaped as the SMS tools would hand them to `Money.send` and
+ * `Money.sendBatch`.
  */
-import type { BatchCall, SendCall, SmsQuote } from "../money/mod.ts";
+import {
+  type BatchCall,
+  type GuardContext,
+  Money,
+  type MoneyOptions,
+  type SendCall,
+  type SendLimits,
+  type SmsQuote,
+} from "../money/mod.ts";
+import { MemoryStore } from "../state/mod.ts";
+
+/** Every per-token limit off. */
+export const NO_LIMITS: SendLimits = {
+  sendsPerMinute: 0,
+  recipientsPerHour: 0,
+  dailySpendCapMicros: 0,
+  pinTextsPerHour: 0,
+};
+
+/** Guards on a fresh memory store, no limits, policy `ask` (each option may be replaced). */
+export function testMoney(options: Partial<MoneyOptions> = {}): Money {
+  return new Money({
+    store: new MemoryStore({ now: options.now }),
+    secret: new TextEncoder().encode("unit-test-secret-of-at-least-32-bytes"),
+    limits: NO_LIMITS,
+    confirmation: "ask",
+    leaseMs: 60_000,
+    pollMs: 5,
+    ...options,
+  });
+}
+
+/** The context a tool call would get (no HTTP, no VertexSMS: guards only read these). */
+export function guardContext(
+  extra: Partial<GuardContext> = {},
+  principal = "principal-A",
+): GuardContext {
+  return {
+    principal: () => Promise.resolve(principal),
+    signal: new AbortController().signal,
+    ...extra,
+  };
+}
 
 /** An estimate: one part to Lithuania at €0.05. */
 export const QUOTE: SmsQuote = {

@@ -3,19 +3,20 @@ import { z } from "zod";
 import type { SmsQuote } from "../money/mod.ts";
 import { defineTool } from "./define.ts";
 import { quoteSms } from "./pricing.ts";
-import { countParts, encodingFor } from "./sms_encoding.ts";
 import {
   approvalNote,
+  approvalRequiredResult,
   approvalUrl,
   checkCoding,
   encodingName,
   notSentNote,
-  notSentReason,
+  notSentResult,
+  prepareSend,
+  SEND_ANNOTATIONS,
   SEND_FIELDS,
   SEND_OPTIONS,
   simulated,
   TEST_MODE_LINE,
-  testMode,
   unpricedWithoutScope,
 } from "./sms_shared.ts";
 import { country, E164, upstreamDigits } from "./schemas.ts";
@@ -73,26 +74,12 @@ const Quote = z.object({
   simulated,
 });
 
-/** Nothing sent: the user declined or cancelled, or the approval expired. */
-const NotSent = z.object({
-  status: z.literal("not_sent"),
-  reason: notSentReason,
-  destination: z.string(),
-  note: z.string(),
-});
+const NotSent = notSentResult({ destination: z.string() });
 
-/** Nothing sent yet: a person must approve this exact send on its page first. */
-const ApprovalRequired = z.object({
-  status: z.literal("approval_required"),
-  approval_id: z.string(),
-  approval_url: z.string().describe("the page where the user approves or declines this send"),
-  expires_in_seconds: z.number().int(),
+const ApprovalRequired = approvalRequiredResult("send", {
   destination: z.string(),
   parts: z.number().int().min(1),
   encoding: encodingName,
-  estimated_cost_eur: z.string().nullable(),
-  note: z.string(),
-  simulated,
 });
 
 const Output = z.union([Sent, Quote, NotSent, ApprovalRequired]);
@@ -143,17 +130,9 @@ export const sendSms = defineTool({
   billable: true,
   input: Input,
   output: Output,
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: true,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: SEND_ANNOTATIONS,
   handler: async (input, ctx) => {
-    const { dryRun, idempotencyKey, confirmationToken, approvalId, waitSeconds, ...args } = input;
-    const { simulate, marked } = testMode(ctx);
-    const encoding = encodingFor(args.message, args.coding);
-    const parts = countParts(args.message, encoding);
+    const { dryRun, guards, args, encoding, parts, simulate, marked } = prepareSend(input, ctx);
     const quote = () => quoteSms(ctx, { to: args.to, correctBy: args.correctBy, parts });
     if (dryRun) {
       // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
@@ -178,8 +157,7 @@ export const sendSms = defineTool({
       args,
       parts,
       billedParts: () => billed,
-      idempotencyKey,
-      confirmationToken,
+      ...guards,
       recipient: args.correctBy ? `${args.correctBy}:${args.to}` : args.to,
       quote,
       question: (q) => question(args, parts, encoding, q, simulate !== undefined),
@@ -189,8 +167,6 @@ export const sendSms = defineTool({
         destination: args.to,
         note: notSentNote(reason, "this SMS"),
       }),
-      approvalId,
-      waitSeconds,
       details: (q) => ({
         to: args.to,
         from: args.from,

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { formatEur } from "../core/eur.ts";
 import { memo } from "../core/keys.ts";
 import type {
+  ApprovalDetails,
   BatchDetails,
   BatchQuote,
   BatchSent,
@@ -18,19 +19,20 @@ import type { ToolContext } from "./context.ts";
 import { defineTool } from "./define.ts";
 import { quoteSms } from "./pricing.ts";
 import { e164, upstreamDigits } from "./schemas.ts";
-import { countParts, encodingFor } from "./sms_encoding.ts";
 import {
   approvalNote,
+  approvalRequiredResult,
   approvalUrl,
   checkCoding,
   encodingName,
   notSentNote,
-  notSentReason,
+  notSentResult,
+  prepareSend,
+  SEND_ANNOTATIONS,
   SEND_FIELDS,
   SEND_OPTIONS,
   simulated,
   TEST_MODE_LINE,
-  testMode,
   unpricedWithoutScope,
 } from "./sms_shared.ts";
 
@@ -122,26 +124,12 @@ const Sent = z.object({
   simulated,
 });
 
-/** Nothing sent: the user declined or cancelled, or the approval expired. */
-const NotSent = z.object({
-  status: z.literal("not_sent"),
-  reason: notSentReason,
-  count: z.number().int().min(1),
-  note: z.string(),
-});
+const NotSent = notSentResult({ count: z.number().int().min(1) });
 
-/** Nothing sent yet: a person must approve this exact batch on its page first. */
-const ApprovalRequired = z.object({
-  status: z.literal("approval_required"),
-  approval_id: z.string(),
-  approval_url: z.string().describe("the page where the user approves or declines this batch"),
-  expires_in_seconds: z.number().int(),
+const ApprovalRequired = approvalRequiredResult("batch", {
   count: z.number().int().min(1),
   parts_per_message: z.number().int().min(1),
   encoding: encodingName,
-  estimated_cost_eur: z.string().nullable(),
-  note: z.string(),
-  simulated,
 });
 
 const Output = z.union([Sent, Quote, NotSent, ApprovalRequired]);
@@ -252,6 +240,107 @@ function recordSent(_ctx: ToolContext, _batchId: string, _sent: readonly BatchSe
   return Promise.resolve();
 }
 
+/** What a batch's pieces share: its arguments, encoding, parts and test mode. */
+type Prepared = ReturnType<typeof prepareSend<z.output<typeof Input>>>;
+
+/** A dry run: the quote per country and in all, and a confirmation token for exactly this batch. */
+async function dryRun(ctx: ToolContext, { args, parts, encoding, marked }: Prepared): Promise<Out> {
+  // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
+  const quotes = await Promise.all(
+    args.to.map((to) => quoteSms(ctx, { to, parts }).catch(unpricedWithoutScope)),
+  );
+  const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms_batch", args);
+  return {
+    dry_run: true as const,
+    count: args.to.length,
+    parts_per_message: parts,
+    encoding,
+    countries: byCountry(quotes).map((s) => ({
+      country: s.country,
+      recipients: s.recipients,
+      rate_eur: s.rateEur,
+      cost_eur: eur(s.costMicros),
+    })),
+    estimated_cost_eur: eur(total(quotes.map((q) => q.costMicros))),
+    confirmation_token: confirmation.token,
+    confirmation_expires_in_seconds: confirmation.expiresInSeconds,
+    ...marked,
+  };
+}
+
+/** The result of a batch that ran: every recipient's outcome, counts, parts and the estimate. */
+function result(
+  { args, parts, marked }: Prepared,
+  quotes: readonly SmsQuote[] | null,
+  batchId: string,
+  outcomes: readonly RecipientOutcome[],
+): Out {
+  const scheduled = args.scheduled !== undefined;
+  const sentCosts = outcomes.flatMap((o, i) => {
+    if (o.status !== "sent") return [];
+    const rate = quotes?.[i]?.rateMicros ?? null;
+    return [rate === null ? null : rate * o.parts];
+  });
+  return {
+    batch_id: batchId,
+    status: statusOf(outcomes, scheduled),
+    count: args.to.length,
+    sent: outcomes.filter((o) => o.status === "sent").length,
+    failed: outcomes.filter((o) => o.status === "failed").length,
+    parts_total: outcomes.reduce((sum, o) => sum + (o.status === "sent" ? o.parts : 0), 0),
+    estimated_cost_eur: eur(total(sentCosts)),
+    results: outcomes.map((o, i) => ({
+      to: args.to[i]!,
+      status: o.status === "sent" ? (scheduled ? "scheduled" as const : "sent" as const) : o.status,
+      message_id: o.status === "sent" ? o.messageId : null,
+      parts: o.status === "sent" ? o.parts : parts,
+      error: o.status === "sent" ? null : {
+        code: o.error.code,
+        message: o.error.message,
+        outcome_unknown: o.error.outcomeUnknown,
+      },
+    })),
+    ...marked,
+  };
+}
+
+/** What the approval page and the review card show, from the estimate (null: unknown). */
+function details(
+  { args, parts, encoding, simulate }: Prepared,
+  quote: BatchQuote | null,
+): ApprovalDetails {
+  const n = args.to.length;
+  const single = quote?.recipients.length === 1 ? quote.recipients[0]! : null;
+  return {
+    to: n === 1 ? args.to[0]! : `${n} recipients`,
+    from: args.from,
+    message: args.message,
+    parts,
+    encoding,
+    estimatedCostEur: quote ? eur(total(quote.recipients.map((r) => r.costMicros))) : null,
+    rateEur: single?.rateEur ?? null,
+    country: single?.country ?? null,
+    ...(args.scheduled ? { scheduled: args.scheduled } : {}),
+    ...(simulate ? { simulated: true } : {}),
+    batch: batchDetails(args.to, parts, quote),
+  };
+}
+
+/** Send one recipient's message. */
+async function sendOne(ctx: ToolContext, { args, simulate }: Prepared, index: number) {
+  const accepted = await ctx.vertex.sendSms({
+    to: upstreamDigits(args.to[index]!),
+    from: args.from,
+    message: args.message,
+    priority: args.priority,
+    scheduled: args.scheduled,
+    coding: args.coding,
+    expireIn: args.expireIn,
+    simulate,
+  });
+  return { messageId: accepted.messageIds[0]!, billedParts: accepted.amountSent };
+}
+
 /** `send_sms_batch`: one text to many recipients, as one decision (billable). */
 export const sendSmsBatch = defineTool({
   name: "send_sms_batch",
@@ -273,54 +362,21 @@ export const sendSmsBatch = defineTool({
   billable: true,
   input: Input,
   output: Output,
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: true,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: SEND_ANNOTATIONS,
   handler: async (input, ctx) => {
-    const { dryRun, idempotencyKey, confirmationToken, approvalId, waitSeconds, ...args } = input;
-    const { simulate, marked } = testMode(ctx);
-    const encoding = encodingFor(args.message, args.coding);
-    const parts = countParts(args.message, encoding);
+    const prepared = prepareSend(input, ctx);
+    if (prepared.dryRun) return await dryRun(ctx, prepared);
+    const { args, guards, parts, encoding, simulate, marked } = prepared;
     const n = args.to.length;
     const quote = memo(async (): Promise<BatchQuote> => ({
       recipients: await Promise.all(args.to.map((to) => quoteSms(ctx, { to, parts }))),
     }));
-    if (dryRun) {
-      // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
-      const quotes = await Promise.all(
-        args.to.map((to) => quoteSms(ctx, { to, parts }).catch(unpricedWithoutScope)),
-      );
-      const shares = byCountry(quotes);
-      const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms_batch", args);
-      return {
-        dry_run: true as const,
-        count: n,
-        parts_per_message: parts,
-        encoding,
-        countries: shares.map((s) => ({
-          country: s.country,
-          recipients: s.recipients,
-          rate_eur: s.rateEur,
-          cost_eur: eur(s.costMicros),
-        })),
-        estimated_cost_eur: eur(total(quotes.map((q) => q.costMicros))),
-        confirmation_token: confirmation.token,
-        confirmation_expires_in_seconds: confirmation.expiresInSeconds,
-        ...marked,
-      };
-    }
     return await ctx.services.money.sendBatch<Out>(ctx, {
       tool: "send_sms_batch",
       args,
+      ...guards,
       recipients: args.to,
       parts,
-      idempotencyKey,
-      confirmationToken,
-      approvalId,
-      waitSeconds,
       quote,
       question: (q) => question(args, parts, encoding, q, simulate !== undefined),
       notSent: (reason) => ({
@@ -329,23 +385,7 @@ export const sendSmsBatch = defineTool({
         count: n,
         note: notSentNote(reason, "this batch"),
       }),
-      details: (q) => {
-        const cost = q ? total(q.recipients.map((r) => r.costMicros)) : null;
-        const single = q?.recipients.length === 1 ? q.recipients[0]! : null;
-        return {
-          to: n === 1 ? args.to[0]! : `${n} recipients`,
-          from: args.from,
-          message: args.message,
-          parts,
-          encoding,
-          estimatedCostEur: eur(cost),
-          rateEur: single?.rateEur ?? null,
-          country: single?.country ?? null,
-          ...(args.scheduled ? { scheduled: args.scheduled } : {}),
-          ...(simulate ? { simulated: true } : {}),
-          batch: batchDetails(args.to, parts, q),
-        };
-      },
+      details: (q) => details(prepared, q),
       approvalRequired: (approval, q) => ({
         status: "approval_required" as const,
         approval_id: approval.id,
@@ -358,53 +398,11 @@ export const sendSmsBatch = defineTool({
         note: approvalNote("send_sms_batch"),
         ...marked,
       }),
-      send: async (index) => {
-        const accepted = await ctx.vertex.sendSms({
-          to: upstreamDigits(args.to[index]!),
-          from: args.from,
-          message: args.message,
-          priority: args.priority,
-          scheduled: args.scheduled,
-          coding: args.coding,
-          expireIn: args.expireIn,
-          simulate,
-        });
-        return { messageId: accepted.messageIds[0]!, billedParts: accepted.amountSent };
-      },
+      send: (index) => sendOne(ctx, prepared, index),
       sent: (batchId, sent) => recordSent(ctx, batchId, sent),
-      result: async (batchId, outcomes) => {
-        // The messages are out: a price that cannot be read now leaves the estimate unknown.
-        const quotes = await quote().then((q) => q.recipients, () => null);
-        const costs = outcomes.flatMap((o, i) => {
-          if (o.status !== "sent") return [];
-          const rate = quotes?.[i]?.rateMicros ?? null;
-          return [rate === null ? null : rate * o.parts];
-        });
-        const scheduled = args.scheduled !== undefined;
-        return {
-          batch_id: batchId,
-          status: statusOf(outcomes, scheduled),
-          count: n,
-          sent: outcomes.filter((o) => o.status === "sent").length,
-          failed: outcomes.filter((o) => o.status === "failed").length,
-          parts_total: outcomes.reduce((sum, o) => sum + (o.status === "sent" ? o.parts : 0), 0),
-          estimated_cost_eur: eur(total(costs)),
-          results: outcomes.map((o, i) => ({
-            to: args.to[i]!,
-            status: o.status === "sent"
-              ? (scheduled ? "scheduled" as const : "sent" as const)
-              : o.status,
-            message_id: o.status === "sent" ? o.messageId : null,
-            parts: o.status === "sent" ? o.parts : parts,
-            error: o.status === "sent" ? null : {
-              code: o.error.code,
-              message: o.error.message,
-              outcome_unknown: o.error.outcomeUnknown,
-            },
-          })),
-          ...marked,
-        };
-      },
+      // The messages are out: a price that cannot be read now leaves the estimate unknown.
+      result: async (batchId, outcomes) =>
+        result(prepared, await quote().then((q) => q.recipients, () => null), batchId, outcomes),
     });
   },
 });

@@ -7,7 +7,7 @@ import { ServiceError } from "../core/errors.ts";
 import type { NotSentReason, SmsQuote } from "../money/mod.ts";
 import type { ToolContext } from "./context.ts";
 import { idempotencyKey } from "./schemas.ts";
-import { firstNonGsm } from "./sms_encoding.ts";
+import { countParts, type Encoding, encodingFor, firstNonGsm } from "./sms_encoding.ts";
 import type { SimulatedOutcome } from "../vertex/mod.ts";
 
 /** Longest text accepted: about ten GSM-7 parts, a guard against runaway cost. */
@@ -57,6 +57,44 @@ export const SEND_OPTIONS = {
   ),
 };
 
+/** The annotations of a send: it changes the world, cannot be undone, and is not idempotent. */
+export const SEND_ANNOTATIONS = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+} as const;
+
+/** The arguments the guards take from a send's input (the rest define the SMS). */
+interface GuardFields {
+  dryRun?: boolean;
+  idempotencyKey?: string;
+  confirmationToken?: string;
+  approvalId?: string;
+  waitSeconds?: number;
+}
+
+/**
+ * A send's input, split: the guards' fields, the arguments that define the
+ * SMS (what a key, a confirmation or an approval is bound to), its encoding
+ * and parts, and test mode.
+ */
+export function prepareSend<A extends { message: string; coding?: 0 | 1 | 2 }>(
+  input: A & GuardFields,
+  ctx: ToolContext,
+) {
+  const { dryRun, idempotencyKey, confirmationToken, approvalId, waitSeconds, ...args } = input;
+  const encoding: Encoding = encodingFor(args.message, args.coding);
+  return {
+    dryRun,
+    guards: { idempotencyKey, confirmationToken, approvalId, waitSeconds },
+    args: args as Omit<A, keyof GuardFields>,
+    encoding,
+    parts: countParts(args.message, encoding),
+    ...testMode(ctx),
+  };
+}
+
 /** Refuse a text that `coding: 0` (GSM-7) cannot carry, naming the character. */
 export function checkCoding(
   input: { message: string; coding?: 0 | 1 | 2 },
@@ -83,7 +121,31 @@ export const simulated = z.literal(true).optional().describe(
 );
 
 /** Why nothing was sent, in a `not_sent` result. */
-export const notSentReason = z.enum(["declined", "cancelled", "expired"]);
+const notSentReason = z.enum(["declined", "cancelled", "expired"]);
+
+/** Nothing sent: the user declined or cancelled, or the approval expired (`what` names the send). */
+export function notSentResult<F extends z.ZodRawShape>(what: F) {
+  return z.object({
+    status: z.literal("not_sent"),
+    reason: notSentReason,
+    ...what,
+    note: z.string(),
+  });
+}
+
+/** Nothing sent yet: a person must approve this exact `noun` (send, batch) on its page first. */
+export function approvalRequiredResult<F extends z.ZodRawShape>(noun: string, what: F) {
+  return z.object({
+    status: z.literal("approval_required"),
+    approval_id: z.string(),
+    approval_url: z.string().describe(`the page where the user approves or declines this ${noun}`),
+    expires_in_seconds: z.number().int(),
+    ...what,
+    estimated_cost_eur: z.string().nullable(),
+    note: z.string(),
+    simulated,
+  });
+}
 
 /** The `note` of each way a send (of `what`: "this SMS", "this batch") may not happen. */
 export function notSentNote(reason: NotSentReason, what: string): string {
