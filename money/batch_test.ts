@@ -199,3 +199,29 @@ Deno.test("sendBatch: a caller going away stops the batch; the retry sends what 
   assert.equal(seen.tried, 12, "the rest, once");
   assert.equal(out.outcomes.length, 12);
 });
+
+Deno.test("sendBatch: a batch's claim lasts one lease plus a call per further wave; a dead one is unknown", async () => {
+  let now = 1_700_000_000_000;
+  const store = new MemoryStore({ now: () => now });
+  const options = { store, now: () => now, leaseMs: 60_000, callMs: 10_000 };
+  const [a, b] = [money(options), money(options)];
+  const hung: FixtureSend = () => new Promise(() => {});
+  void a.sendBatch(ctx(), batchCall(TO, hung, { idempotencyKey: "dead" })); // 3 waves of 5
+  while (a.inflight === 0) await new Promise((r) => setTimeout(r, 1));
+  const { seen, send } = upstream();
+  const giveUp = new AbortController();
+  now += 79_000;
+  const waiting = b.sendBatch(
+    ctx({ signal: giveUp.signal }),
+    batchCall(TO, send, { idempotencyKey: "dead" }),
+  );
+  await new Promise((r) => setTimeout(r, 20));
+  giveUp.abort();
+  await assert.rejects(() => waiting, /cancelled while it waited/, "still claimed at 79 s");
+  now += 2_000;
+  await assert.rejects(
+    () => b.sendBatch(ctx(), batchCall(TO, send, { idempotencyKey: "dead" })),
+    (e: unknown) => e instanceof ServiceError && e.facts.outcomeUnknown === true,
+  );
+  assert.equal(seen.tried, 0, "never sent again");
+});

@@ -59,6 +59,11 @@ export interface MoneyOptions {
    * treated as an unknown outcome (its instance stopped mid-call).
    */
   leaseMs: number;
+  /**
+   * Longest one upstream call takes (default `leaseMs`): a batch's claim
+   * lasts one lease plus this for each further wave of sends.
+   */
+  callMs?: number;
   /** Poll interval while waiting for a duplicate on another instance (default 100 ms). */
   pollMs?: number;
   now?: () => number;
@@ -72,6 +77,7 @@ export class Money implements MoneyGuards {
   readonly #approvals: Approvals;
   readonly #policy: ConfirmationPolicy;
   readonly #leaseMs: number;
+  readonly #callMs: number;
 
   constructor(options: MoneyOptions) {
     const now = options.now ?? Date.now;
@@ -90,6 +96,7 @@ export class Money implements MoneyGuards {
     this.#approvals = new Approvals({ store, secret, now });
     this.#policy = options.confirmation;
     this.#leaseMs = options.leaseMs;
+    this.#callMs = options.callMs ?? options.leaseMs;
   }
 
   /** The approvals people decide on their pages (the edge serves them). */
@@ -167,7 +174,7 @@ export class Money implements MoneyGuards {
   async sendBatch<T extends object>(ctx: GuardContext, call: BatchCall<T>): Promise<T> {
     // A batch's claim lasts as long as its slowest run: one upstream call per wave of sends.
     const waves = Math.ceil(call.recipients.length / BATCH_IN_FLIGHT);
-    const slot = await this.#slotOf(ctx, call, this.#leaseMs * waves);
+    const slot = await this.#slotOf(ctx, call, this.#leaseMs + (waves - 1) * this.#callMs);
     // 1. A repeat of a finished batch answers at once; one stopped early (its progress kept)
     //    was authorized already: only its unsent recipients are left to send.
     let earlier = slot ? await this.#idempotency.resolve(ctx, slot, false) : null;

@@ -191,6 +191,7 @@ export function createApp(options: AppOptions): App {
     confirmation: config.smsConfirmation,
     // A billable call is one upstream call, plus the callback wait for HLR, plus slack.
     leaseMs: config.upstreamTimeoutMs + LONGEST_HLR_WAIT_MS + 30_000,
+    callMs: config.upstreamTimeoutMs,
   });
 
   const sessionCodec = new SessionCodec(deriveKey(secret, "session"));
