@@ -97,7 +97,9 @@ Deno.test("1,000 concurrent calls over 50 tokens: every upstream request carries
     );
     assert.equal(mismatches.length, 0);
     assert.equal(foreign.length, 0);
-    assert.equal(rates.length, TOKENS * CALLS_PER_TOKEN / TOOLS.length);
+    const ratesCalls = outcomes.filter((o) => o.tool === "get_sms_rates").length;
+    assert.ok(ratesCalls >= TOKENS, "every token read its rates");
+    assert.equal(rates.length, ratesCalls, "every rates call answered");
     // Each token's table was fetched once (cached, single-flight), with its own token.
     assert.equal(rateFetches, TOKENS);
     for (const token of tokens) assert.equal(h.fake.count("GET /rates", token), 1);
