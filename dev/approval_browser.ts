@@ -10,7 +10,9 @@
  * 2. the MCP Apps review card, rendered by a stand-in host (a sandboxed
  *    iframe speaking the extension's postMessage JSON-RPC, relaying the card's
  *    `tools/call` to the server): Chromium clicks the card's Approve and the
- *    card sends through the host, once.
+ *    card sends through the host, once;
+ * 3. the same card for a `send_sms_batch`: it shows the count and countries,
+ *    and one click sends once per recipient.
  *
  * Screenshots of the page and the card go to `SCREENSHOT_DIR` (default: a
  * temp directory); the README shows them. Exits 0 on success, 1 on failure.
@@ -30,7 +32,7 @@ const SMS = {
 };
 
 /** A 2026-07-28 `tools/call` with the demo token. */
-async function callTool(mcpUrl: string, args: Record<string, unknown>) {
+async function callTool(mcpUrl: string, args: Record<string, unknown>, name = "send_sms") {
   const res = await fetch(mcpUrl, {
     method: "POST",
     headers: {
@@ -39,14 +41,14 @@ async function callTool(mcpUrl: string, args: Record<string, unknown>) {
       Authorization: `Bearer ${DEMO_TOKENS.full}`,
       "MCP-Protocol-Version": "2026-07-28",
       "Mcp-Method": "tools/call",
-      "Mcp-Name": "send_sms",
+      "Mcp-Name": name,
     },
     body: JSON.stringify({
       jsonrpc: "2.0",
       id: 1,
       method: "tools/call",
       params: {
-        name: "send_sms",
+        name,
         arguments: args,
         _meta: {
           "io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -90,7 +92,7 @@ window.addEventListener("message", async (event) => {
     frame.contentWindow.postMessage({ jsonrpc: "2.0", method: "ui/notifications/tool-input", params: { arguments: input } }, "*");
     frame.contentWindow.postMessage({ jsonrpc: "2.0", method: "ui/notifications/tool-result", params: result }, "*");
   } else if (m.method === "tools/call") {
-    const res = await fetch("/relay", { method: "POST", body: JSON.stringify(m.params.arguments) });
+    const res = await fetch("/relay", { method: "POST", body: JSON.stringify(m.params) });
     reply({ result: await res.json() });
   } else if (m.method === "ui/notifications/size-changed") {
     frame.style.height = Math.min(800, m.params.height + 20) + "px";
@@ -159,16 +161,21 @@ async function run(shots: string): Promise<void> {
     const csp =
       `default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ${allowed}`;
     const cardArgs = { ...SMS, message: "Approved from the review card." };
-    const result = await callTool(mcpUrl, cardArgs);
+    let shown = {
+      args: cardArgs as Record<string, unknown>,
+      result: await callTool(mcpUrl, cardArgs),
+    };
     host = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
       if (new URL(req.url).pathname === "/relay") {
-        return Response.json(await callTool(mcpUrl, await req.json()));
+        const { name, arguments: args } = await req.json();
+        return Response.json(await callTool(mcpUrl, args, name));
       }
-      return new Response(hostPage(card.text, csp, cardArgs, result), {
+      return new Response(hostPage(card.text, csp, shown.args, shown.result), {
         headers: { "Content-Type": "text/html; charset=utf-8" },
       });
     });
-    await page.goto(`http://127.0.0.1:${(host.addr as Deno.NetAddr).port}/`);
+    const hostUrl = `http://127.0.0.1:${(host.addr as Deno.NetAddr).port}/`;
+    await page.goto(hostUrl);
     const frame = page.frameLocator("#card");
     await frame.getByText("Not sent: approve or decline.").waitFor();
     await frame.getByText(cardArgs.message).waitFor();
@@ -177,6 +184,22 @@ async function run(shots: string): Promise<void> {
     await frame.getByText(/^Sent, message id \d+/).waitFor();
     assert.equal(fake.count("POST /sms"), 2);
     console.log("review card: approved in the card, sent once through the host");
+
+    // 3. The card for a batch: one approval, one SMS per recipient.
+    const batchArgs = {
+      to: ["+37069500001", "+37069500002", "+4915112345678"],
+      from: SMS.from,
+      message: "The office is closed today.",
+    };
+    shown = { args: batchArgs, result: await callTool(mcpUrl, batchArgs, "send_sms_batch") };
+    await page.goto(hostUrl);
+    await frame.getByText("3 recipients (LT 2, DE 1)", { exact: false }).waitFor();
+    await frame.getByText("1 per message (GSM-7), 3 in all").waitFor();
+    await page.screenshot({ path: `${shots}/review-card-batch.png` });
+    await frame.getByRole("button", { name: "Approve and send" }).click();
+    await frame.getByText("Sent to 3 of 3 recipients.").waitFor();
+    assert.equal(fake.count("POST /sms"), 5);
+    console.log("review card: a batch approved in the card, sent once per recipient");
   } finally {
     await browser?.close();
     await host?.shutdown();
