@@ -5,12 +5,20 @@
  * listens before the state and its secret are verified. The operator's way
  * from the generated secret to an explicit `STATE_SECRET`, and on to a new
  * one, keeps a live idempotency record on KV and on Redis
- * (`docs/operations.md`).
+ * (`docs/operations.md`). The demo (`deno task dev`) starts and refuses the
+ * same way, and says which state and confirmation mode it uses.
  */
 import assert from "node:assert/strict";
 import { type FakeVertex, startFake } from "../testing/fake/mod.ts";
 import { DEMO_TOKENS, modernCall } from "../testing/harness.ts";
-import { freePort, refusedAtStart, spawnMain } from "../testing/process.ts";
+import denoConfig from "../deno.json" with { type: "json" };
+import {
+  freePort,
+  refusedAtStart,
+  spawnDeno,
+  type Spawned,
+  spawnMain,
+} from "../testing/process.ts";
 import { redisTest, startRedis } from "../testing/redis.ts";
 
 const OLD = "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s";
@@ -193,4 +201,60 @@ Deno.test("a bad value: one line naming the variable, exit 1", async () => {
     await refusedAtStart({ PORT: "abc" }),
     'Invalid configuration: PORT must be an integer between 0 and 65535 (got "abc").',
   );
+});
+
+/** `deno task dev`, as its task runs it. */
+function spawnDemo(env: Record<string, string>): Spawned {
+  const args = denoConfig.tasks.dev.split(" ").slice(1);
+  return spawnDeno(args, { PORT: "0", BIND_HOST: "127.0.0.1", ...env });
+}
+
+Deno.test("the demo refuses a bad value, a busy port or an unusable STATE_URL with one line, exit 1", async () => {
+  assert.equal(
+    await refusedAtStart(spawnDemo({ PORT: "abc" })),
+    'Invalid configuration: PORT must be an integer between 0 and 65535 (got "abc").',
+  );
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    assert.match(
+      await refusedAtStart(spawnDemo({ PORT: String(port) })),
+      new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use`),
+    );
+  } finally {
+    taken.close();
+  }
+  assert.match(
+    await refusedAtStart(spawnDemo({ STATE_URL: `redis://127.0.0.1:${freePort()}` })),
+    /^Invalid configuration: STATE_URL must be a Redis server this process can use: cannot connect/,
+  );
+});
+
+Deno.test("the demo uses KV_PATH and STATE_SECRET as the server does, and says so with the confirmation mode", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
+  try {
+    const demo = spawnDemo({ KV_PATH: path, STATE_SECRET: OLD });
+    try {
+      assert.equal((await demo.line("state secret")).origin, "configured");
+      while (!demo.lines.some((l) => l.startsWith("Ctrl-C"))) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const text = demo.lines.join("\n");
+      assert.match(text, new RegExp(`^  state {10}kv ${path.replaceAll(".", "\\.")} `, "m"));
+      assert.match(text, /^ {2}confirmation {3}SMS_CONFIRMATION=ask: /m);
+      assert.match(text, /rerun with SMS_CONFIRMATION=require\./);
+      assert.match(
+        text,
+        /^ {4}npx -y deno@\d+\.\d+\.\d+ run --config dev\.json -A npm:@modelcontextprotocol\/inspector@/m,
+      );
+      assert.ok(!text.includes(OLD), "the secret is not printed");
+    } finally {
+      await demo.reap();
+    }
+    // The same database with another secret: refused as `deno task start` refuses it.
+    const other = await refusedAtStart(spawnDemo({ KV_PATH: path, STATE_SECRET: NEW }));
+    assert.match(other, /^STATE_SECRET is not the secret the state database .+ is used with\./);
+  } finally {
+    await Deno.remove(path).catch(() => {});
+  }
 });
