@@ -13,7 +13,15 @@ import {
   READ_PATHS,
   type ReadEndpointName,
 } from "./endpoints.ts";
-import { type Answer, badResponse, checkStatus, classify, unreadable } from "./failures.ts";
+import {
+  type Answer,
+  badResponse,
+  checkStatus,
+  classify,
+  unreadable,
+  type UpstreamCause,
+  upstreamCause,
+} from "./failures.ts";
 import {
   type Correction,
   CorrectionRow,
@@ -42,6 +50,18 @@ export interface VertexClientOptions {
   userAgent: string;
   /** Upper bound on an upstream body we read; larger answers are refused. */
   maxResponseBytes?: number;
+  /** Told of every exchange that failed without an answer it could judge (a log's business). */
+  onFailure?: (failure: UpstreamFailure) => void;
+}
+
+/** An exchange that failed without an answer: its cause, never the token or the body. */
+export interface UpstreamFailure {
+  requestId: string;
+  route: string;
+  attempt: number;
+  cause: UpstreamCause;
+  /** The failure in its own words, without the URL. */
+  detail: string;
 }
 
 /** What one upstream exchange looked like, for logs and traces (never the token). */
@@ -83,12 +103,14 @@ export class VertexClient {
   readonly #timeoutMs: number;
   readonly #userAgent: string;
   readonly #maxBytes: number;
+  readonly #onFailure: ((failure: UpstreamFailure) => void) | undefined;
 
   constructor(options: VertexClientOptions) {
     this.#base = options.baseUrl.replace(/\/+$/, "");
     this.#timeoutMs = options.timeoutMs;
     this.#userAgent = options.userAgent;
     this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#onFailure = options.onFailure;
   }
 
   /** The host name of the upstream (for the HLR reachability check). */
@@ -233,6 +255,15 @@ export class VertexClient {
         const answer = await this.#exchange(endpoint, path, body, creds, (s) => status = s);
         return checkStatus(endpoint, answer, creds.token);
       } catch (error) {
+        const cause = this.#onFailure && upstreamCause(error);
+        if (cause) {
+          this.#onFailure!({
+            requestId: creds.requestId,
+            route: endpoint.route,
+            attempt,
+            ...cause,
+          });
+        }
         const failure = classify(endpoint, error, status !== null);
         if (failure.connection && attempt < attempts && !creds.signal?.aborted) continue;
         throw failure.error;
