@@ -22,7 +22,7 @@ import { type AuthLinks, ServiceError } from "../core/errors.ts";
 import { createPrincipalHasher, deriveKey, memo } from "../core/keys.ts";
 import { Logger } from "../core/log.ts";
 import { aesKey } from "../core/seal.ts";
-import { nameRequestSpan, type RequestFacts } from "../core/telemetry.ts";
+import { nameRequestSpan } from "../core/telemetry.ts";
 import {
   ICON_PATH,
   SERVER_DESCRIPTION,
@@ -152,16 +152,12 @@ export function createApp(options: AppOptions): App {
     `${config.publicUrl}/.well-known/oauth-protected-resource${set.path}`;
   const scopes = new Map(tools.map((t) => [t.name, t.scope]));
 
-  // The facts of each request in flight, by request id: an upstream failure's cause goes on its
-  // log line. (Two concurrent requests a client gave the same X-Request-Id share one entry.)
-  const inFlight = new Map<string, RequestFacts>();
   const vertex = new VertexClient({
     baseUrl: config.vertexApiUrl,
     timeoutMs: config.upstreamTimeoutMs,
     userAgent: `${SERVER_NAME}/${VERSION}`,
+    // The cause also reaches the request's log line, through the call's `observe` (dispatch).
     onFailure: (failure) => {
-      const record = inFlight.get(failure.requestId);
-      if (record) record.upstreamError = failure.cause;
       logger.debug("upstream failure", {
         request_id: failure.requestId,
         route: failure.route,
@@ -297,20 +293,7 @@ export function createApp(options: AppOptions): App {
   };
 
   const app = new Hono<AppEnv>();
-  app.use(
-    "*",
-    requestId({ headerName: "X-Request-Id" }),
-    accessLog(logger),
-    async (c, next) => {
-      const [id, record] = [c.get("requestId"), c.get("record")];
-      inFlight.set(id, record);
-      try {
-        await next();
-      } finally {
-        if (inFlight.get(id) === record) inFlight.delete(id);
-      }
-    },
-  );
+  app.use("*", requestId({ headerName: "X-Request-Id" }), accessLog(logger));
 
   app.onError((error, c) => {
     if (isStateUnavailable(error)) {

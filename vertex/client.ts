@@ -71,6 +71,8 @@ export interface UpstreamEvent {
   status: number | null;
   durationMs: number;
   attempt: number;
+  /** Why the exchange got no answer it could judge (refused, DNS, TLS, timeout, reset, ...). */
+  cause?: UpstreamCause;
 }
 
 /** Per-request credentials and hooks. */
@@ -251,17 +253,19 @@ export class VertexClient {
     for (let attempt = 1;; attempt++) {
       const started = performance.now();
       let status: number | null = null;
+      let cause: UpstreamCause | undefined;
       try {
         const answer = await this.#exchange(endpoint, path, body, creds, (s) => status = s);
         return checkStatus(endpoint, answer, creds.token);
       } catch (error) {
-        const cause = this.#onFailure && upstreamCause(error);
-        if (cause) {
-          this.#onFailure!({
+        const failed = upstreamCause(error);
+        if (failed) {
+          cause = failed.cause;
+          this.#onFailure?.({
             requestId: creds.requestId,
             route: endpoint.route,
             attempt,
-            ...cause,
+            ...failed,
           });
         }
         const failure = classify(endpoint, error, status !== null);
@@ -274,6 +278,7 @@ export class VertexClient {
           status,
           durationMs: performance.now() - started,
           attempt,
+          ...(cause && { cause }),
         });
       }
     }
