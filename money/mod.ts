@@ -31,6 +31,7 @@ export type {
   MoneyGuards,
   NotSentReason,
   PendingApproval,
+  Principal,
   RecipientOutcome,
   SendCall,
   SmsQuote,

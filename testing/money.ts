@@ -23,11 +23,14 @@ export const NO_LIMITS: SendLimits = {
   pinTextsPerHour: 0,
 };
 
+/** The guards' secret in unit tests. */
+export const TEST_SECRET = new TextEncoder().encode("unit-test-secret-of-at-least-32-bytes");
+
 /** Guards on a fresh memory store, no limits, policy `ask` (each option may be replaced). */
 export function testMoney(options: Partial<MoneyOptions> = {}): Money {
   return new Money({
     store: new MemoryStore({ now: options.now }),
-    secret: new TextEncoder().encode("unit-test-secret-of-at-least-32-bytes"),
+    secret: TEST_SECRET,
     limits: NO_LIMITS,
     confirmation: "ask",
     leaseMs: 60_000,

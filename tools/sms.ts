@@ -135,8 +135,9 @@ export const sendSms = defineTool({
     const { dryRun, guards, args, encoding, parts, simulate, marked } = prepareSend(input, ctx);
     const quote = () => quoteSms(ctx, { to: args.to, correctBy: args.correctBy, parts });
     if (dryRun) {
-      // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
-      const q = await quote().catch(unpricedWithoutScope);
+      // A token that may not read rates still gets its quote, unpriced but with the number's
+      // country (and a confirmation token).
+      const q = await quote().catch(unpricedWithoutScope(args));
       const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms", args);
       return {
         dry_run: true as const,

@@ -247,7 +247,7 @@ type Prepared = ReturnType<typeof prepareSend<z.output<typeof Input>>>;
 async function dryRun(ctx: ToolContext, { args, parts, encoding, marked }: Prepared): Promise<Out> {
   // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
   const quotes = await Promise.all(
-    args.to.map((to) => quoteSms(ctx, { to, parts }).catch(unpricedWithoutScope)),
+    args.to.map((to) => quoteSms(ctx, { to, parts }).catch(unpricedWithoutScope({ to }))),
   );
   const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms_batch", args);
   return {

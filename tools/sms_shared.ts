@@ -6,6 +6,7 @@ import { z } from "zod";
 import { ServiceError } from "../core/errors.ts";
 import type { NotSentReason, SmsQuote } from "../money/mod.ts";
 import type { ToolContext } from "./context.ts";
+import { unpricedQuote } from "./pricing.ts";
 import { idempotencyKey } from "./schemas.ts";
 import { countParts, type Encoding, encodingFor, firstNonGsm } from "./sms_encoding.ts";
 import type { SimulatedOutcome } from "../vertex/mod.ts";
@@ -184,19 +185,17 @@ export function testMode(ctx: ToolContext): {
     : { simulate: mode, marked: { simulated: true } };
 }
 
-/** A quote without a price. */
-export const UNPRICED: SmsQuote = {
-  country: null,
-  rateEur: null,
-  rateMicros: null,
-  costEur: null,
-  costMicros: null,
-};
-
-/** A quote for a token that may not read rates: unpriced, not an error (anything else is). */
-export function unpricedWithoutScope(thrown: unknown): SmsQuote {
-  if (thrown instanceof ServiceError && thrown.facts.requiredScope) return UNPRICED;
-  throw thrown;
+/**
+ * The quote of `sms` when its price cannot be read because the token may not
+ * read rates: unpriced, with the number's country (any other failure stays one).
+ */
+export function unpricedWithoutScope(
+  sms: { to: string; correctBy?: string },
+): (thrown: unknown) => Promise<SmsQuote> {
+  return (thrown) => {
+    if (thrown instanceof ServiceError && thrown.facts.requiredScope) return unpricedQuote(sms);
+    throw thrown;
+  };
 }
 
 /** The line of a confirmation question that says test mode only simulates. */
