@@ -457,3 +457,31 @@ for (const { backend, test } of SHARED_BACKENDS) {
     }
   });
 }
+
+Deno.test("2025 in-band: a 401 after the question is a tool error on the open stream; the retry sends the rest without asking again", async () => {
+  const h = startHarness({ env: { SMS_CONFIRMATION: "require" } });
+  const token = `asked-${crypto.randomUUID()}`;
+  h.fake.addToken(token, ["sms:send", "sms:rates"]);
+  const asked: string[] = [];
+  const c = await connectV1(h.mcpUrl, token, {
+    elicitation: ({ message }) => (asked.push(message), { action: "accept" }),
+  });
+  try {
+    const to = numbers(7);
+    const args = { to, idempotencyKey: "asked-then-rejected" };
+    h.fake.inject({ route: "POST /sms", kind: "slow", delayMs: 200, times: 2 });
+    h.fake.inject({ route: "POST /sms", kind: "status", status: 401 });
+    const stopped = envelopeOf(await batch(c, args));
+    assert.equal(stopped.code, "AUTH_INVALID", "HTTP 200 was already committed by the question");
+    assert.match(String(stopped.message), /2 of the 7 recipients/);
+    assert.equal(sentTo(h, 200).length, 2);
+    h.fake.clearFaults();
+    const out = (await batch(c, args)).structuredContent;
+    assert.equal(out.sent, 7);
+    assert.equal(asked.length, 1, "the batch was approved once; its rest is not asked again");
+    assert.deepEqual(sentTo(h, 200).toSorted(), to.toSorted(), "one SMS per recipient");
+  } finally {
+    await c.close();
+    await h.close();
+  }
+});
