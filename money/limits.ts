@@ -52,6 +52,31 @@ interface Limit {
   member?: StoreKey;
 }
 
+/** One per-token limit's current window, as `get_sms_usage` shows it. */
+export interface LimitWindow {
+  /** The variable that sets the limit. */
+  name:
+    | "SMS_SENDS_PER_MINUTE"
+    | "SMS_RECIPIENTS_PER_HOUR"
+    | "SMS_DAILY_SPEND_CAP_EUR"
+    | "PIN_TEXTS_PER_HOUR";
+  /** Calls, recipients, micro-euros or PIN texts per window. */
+  limit: number;
+  /** What the open window counted so far (0 when none is open). */
+  used: number;
+  /** When the open window opened and when it closes (epoch ms); `null` when none is open. */
+  start: number | null;
+  end: number | null;
+}
+
+/** The limits a snapshot shows, by the window's name. */
+const SHOWN = [
+  ["sends", "SMS_SENDS_PER_MINUTE", "sendsPerMinute"],
+  ["recipients", "SMS_RECIPIENTS_PER_HOUR", "recipientsPerHour"],
+  ["spend", "SMS_DAILY_SPEND_CAP_EUR", "dailySpendCapMicros"],
+  ["pins", "PIN_TEXTS_PER_HOUR", "pinTextsPerHour"],
+] as const satisfies readonly (readonly [LimitName, LimitWindow["name"], keyof SendLimits])[];
+
 /** What one call counted, to give back if nothing was sent, or correct once billed. */
 export interface Lease {
   taken: { name: LimitName; key: StoreKey; start: number; amount: number; member?: StoreKey }[];
@@ -139,6 +164,30 @@ export class Limits {
     return await this.#take([
       limit("approvals", APPROVALS_PER_HOUR, HOUR, 1, await ctx.principal()),
     ]);
+  }
+
+  /**
+   * The token's limits that are on, with their open windows (one read;
+   * nothing is counted or changed).
+   */
+  async snapshot(principal: string): Promise<LimitWindow[]> {
+    const on = SHOWN.filter(([, , setting]) => this.#limits[setting] > 0);
+    if (on.length === 0) return [];
+    const entries = await this.#store.getMany<Window>(
+      on.map(([name]) => ["limit", principal, name]),
+    );
+    const now = this.#now();
+    return on.map(([, variable, setting], i) => {
+      const window = entries[i]!.value;
+      const open = window && window.exp > now ? window : null;
+      return {
+        name: variable,
+        limit: this.#limits[setting],
+        used: open?.n ?? 0,
+        start: open?.start ?? null,
+        end: open?.exp ?? null,
+      };
+    });
   }
 
   /**

@@ -3,6 +3,7 @@
  * over, and what the guards need to know about the caller.
  */
 import type { ApprovalDetails } from "./approvals.ts";
+import type { LimitWindow } from "./limits.ts";
 
 /** The user's answer to a confirmation question. */
 export type ConfirmAnswer = "accept" | "decline" | "cancel";
@@ -128,6 +129,11 @@ export interface MoneyGuards {
   send<T extends object>(ctx: GuardContext, call: SendCall<T>): Promise<T>;
   /** Count a PIN text against its limits (per token and per number), then run it. */
   pinText<T>(ctx: GuardContext, number: string, run: () => Promise<T>): Promise<T>;
+  /**
+   * The caller's per-token limits that are on, with their current windows
+   * (read-only; `UPSTREAM_UNAVAILABLE` when the shared state cannot be read).
+   */
+  snapshot(ctx: GuardContext): Promise<LimitWindow[]>;
   /** A short-lived token confirming exactly these arguments for this caller. */
   confirmationToken(
     ctx: GuardContext,
