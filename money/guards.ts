@@ -28,12 +28,13 @@ import { Approvals } from "./approvals.ts";
 import { Confirmations } from "./confirmation.ts";
 import { keyedDigest } from "./digest.ts";
 import { Idempotency } from "./idempotency.ts";
-import { Limits, type LimitWindow, type SendLimits } from "./limits.ts";
+import { Limits, type SendLimits } from "./limits.ts";
 import { asUnknownOutcome, definitelyNotBilled } from "./outcome.ts";
 import type {
   BillableCall,
   ConfirmationToken,
   GuardContext,
+  LimitWindow,
   MoneyGuards,
   SendCall,
   SmsQuote,

@@ -12,7 +12,7 @@ import { formatEur } from "../core/eur.ts";
 import { type Expiring, type Store, StoreFullError, type StoreKey } from "../state/mod.ts";
 import type { Digest } from "./digest.ts";
 import { storeFull } from "./outcome.ts";
-import type { GuardContext, SendCall, SmsQuote } from "./types.ts";
+import type { GuardContext, LimitWindow, SendCall, SmsQuote } from "./types.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -50,23 +50,6 @@ interface Limit {
   key: StoreKey;
   /** Counted once per window (distinct recipients): the member's marker key. */
   member?: StoreKey;
-}
-
-/** One per-token limit's current window, as `get_sms_usage` shows it. */
-export interface LimitWindow {
-  /** The variable that sets the limit. */
-  name:
-    | "SMS_SENDS_PER_MINUTE"
-    | "SMS_RECIPIENTS_PER_HOUR"
-    | "SMS_DAILY_SPEND_CAP_EUR"
-    | "PIN_TEXTS_PER_HOUR";
-  /** Calls, recipients, micro-euros or PIN texts per window. */
-  limit: number;
-  /** What the open window counted so far (0 when none is open). */
-  used: number;
-  /** When the open window opened and when it closes (epoch ms); `null` when none is open. */
-  start: number | null;
-  end: number | null;
 }
 
 /** The limits a snapshot shows, by the window's name. */

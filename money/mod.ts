@@ -13,7 +13,7 @@ export {
 export { canonicalSignedState, CONFIRMATION_TTL_SECONDS } from "./confirmation.ts";
 export { Money, type MoneyOptions } from "./guards.ts";
 export { IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_MS } from "./idempotency.ts";
-export type { LimitWindow, SendLimits } from "./limits.ts";
+export type { SendLimits } from "./limits.ts";
 export type {
   BillableCall,
   ConfirmAnswer,
@@ -21,6 +21,7 @@ export type {
   ConfirmRequest,
   ConfirmResult,
   GuardContext,
+  LimitWindow,
   MoneyGuards,
   NotSentReason,
   PendingApproval,

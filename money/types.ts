@@ -3,7 +3,6 @@
  * over, and what the guards need to know about the caller.
  */
 import type { ApprovalDetails } from "./approvals.ts";
-import type { LimitWindow } from "./limits.ts";
 
 /** The user's answer to a confirmation question. */
 export type ConfirmAnswer = "accept" | "decline" | "cancel";
@@ -119,6 +118,23 @@ export interface PendingApproval {
 export interface ConfirmationToken {
   token: string;
   expiresInSeconds: number;
+}
+
+/** One per-token limit's current window, as `get_sms_usage` shows it. */
+export interface LimitWindow {
+  /** The variable that sets the limit. */
+  name:
+    | "SMS_SENDS_PER_MINUTE"
+    | "SMS_RECIPIENTS_PER_HOUR"
+    | "SMS_DAILY_SPEND_CAP_EUR"
+    | "PIN_TEXTS_PER_HOUR";
+  /** Calls, recipients, micro-euros or PIN texts per window. */
+  limit: number;
+  /** What the open window counted so far (0 when none is open). */
+  used: number;
+  /** When the open window opened and when it closes (epoch ms); `null` when none is open. */
+  start: number | null;
+  end: number | null;
 }
 
 /** The money guards, as tools see them. */
