@@ -118,8 +118,9 @@ export function ledgerStore(shared: Store): Store {
   if (shared.kind !== "memory") return shared;
   return new MemoryStore({
     maxEntries: LEDGER_MEMORY_KEYS,
-    // Per token: an entry and its pointer per message, a tally per bucket, the head.
-    maxPerOwner: 2 * LEDGER_BOUND + LEDGER_BOUND / LEDGER_BUCKET + 1,
+    // Per token: an entry and its pointer per message, the tallies of the buckets they span
+    // (one more than bound / bucket while the oldest is partly dropped), the head.
+    maxPerOwner: 2 * LEDGER_BOUND + LEDGER_BOUND / LEDGER_BUCKET + 2,
   });
 }
 
