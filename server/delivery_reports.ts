@@ -63,6 +63,8 @@ export function deliveryReportRoute(app: Hono<AppEnv>, options: ReportRouteOptio
     if (report === null) return notFound(c);
     return await ledger.deliver(owner, report) ? c.text("OK", 200) : notFound(c);
   });
+  // Any other method or path below it: the same answer, nothing changed.
+  app.all("/callbacks/dlr/*", notFound);
 }
 
 /**
