@@ -202,6 +202,10 @@ export class Ledger implements MessageLedger {
   readonly #now: () => number;
   readonly #hash: PrincipalHasher;
   readonly #capabilities: ReportCapabilities;
+  /** Per token: the tail of its ledger writes on this instance. */
+  readonly #writing = new Map<string, Promise<void>>();
+  /** Per token: messages waiting for the next commit. */
+  readonly #queued = new Map<string, { messages: readonly SentMessage[]; done: () => void }[]>();
 
   constructor(options: LedgerOptions) {
     this.#o = options;
@@ -233,6 +237,22 @@ export class Ledger implements MessageLedger {
 
   async record(principal: string, messages: readonly SentMessage[]): Promise<void> {
     if (!this.enabled || messages.length === 0) return;
+    // Concurrent sends of one token are written together: one commit for all that queued up
+    // while the previous one was being written.
+    const queued = this.#queued.get(principal) ?? [];
+    this.#queued.set(principal, queued);
+    const done = Promise.withResolvers<void>();
+    queued.push({ messages, done: done.resolve });
+    void this.#serial(principal, () => this.#flush(principal));
+    await done.promise;
+  }
+
+  /** Write everything queued for `principal` (never throws: a failure is logged). */
+  async #flush(principal: string): Promise<void> {
+    const queued = this.#queued.get(principal);
+    if (!queued) return;
+    this.#queued.delete(principal);
+    const messages = queued.flatMap((q) => q.messages);
     // Each commit stays within Deno KV's limits (1000 mutations, 800 KB) and never both drops
     // and adds to one tally.
     const chunk = Math.min(100, this.#bound - this.#bucket);
@@ -247,7 +267,25 @@ export class Ledger implements MessageLedger {
         error: describe(error),
         hint: "the messages were sent; their statuses cannot be tracked",
       });
+    } finally {
+      for (const q of queued) q.done();
     }
+  }
+
+  /**
+   * Run `write` after every earlier ledger write of `principal` on this
+   * instance has finished: one token's writes never race each other here (a
+   * lost race costs a read, crypto and a retry), only other instances'.
+   */
+  #serial<T>(principal: string, write: () => Promise<T>): Promise<T> {
+    const previous = this.#writing.get(principal) ?? Promise.resolve();
+    const next = previous.then(write);
+    const tail = next.then(() => {}, () => {});
+    this.#writing.set(principal, tail);
+    void tail.then(() => {
+      if (this.#writing.get(principal) === tail) this.#writing.delete(principal);
+    });
+    return next;
   }
 
   /**
@@ -255,7 +293,11 @@ export class Ledger implements MessageLedger {
    * ledger holds no such message (nothing changes). A final status is kept:
    * repeated, late or out-of-order reports never replace it.
    */
-  async deliver(principal: string, report: DeliveryReport): Promise<boolean> {
+  deliver(principal: string, report: DeliveryReport): Promise<boolean> {
+    return this.#serial(principal, () => this.#deliver(principal, report));
+  }
+
+  async #deliver(principal: string, report: DeliveryReport): Promise<boolean> {
     const key = this.#key(principal, "m", await this.#hash(report.messageId));
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const [read] = await this.#read<EntryValue>([key]);
@@ -362,10 +404,27 @@ export class Ledger implements MessageLedger {
     const keys = await Promise.all(
       messages.map(async (m) => this.#key(principal, "m", await this.#hash(m.messageId))),
     );
+    // Sealed once, before the retries: a box does not depend on where the entry lands.
+    const boxes = await Promise.all(messages.map((m, i) =>
+      this.#seal(
+        keys[i]!,
+        {
+          id: m.messageId,
+          to: m.destination,
+          parts: m.parts,
+          cost: m.costMicros,
+          batch: m.batchId,
+          status: m.status,
+          code: null,
+          at: now,
+          up: now,
+        } satisfies Sealed,
+      )
+    ));
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const [head, ...known] = await this.#read<Head | EntryValue>([headKey, ...keys]);
       // A message already recorded (a retried record) is not recorded twice.
-      const fresh = messages.map((m, i) => ({ m, key: keys[i]! }))
+      const fresh = messages.map((m, i) => ({ m, key: keys[i]!, box: boxes[i]! }))
         .filter((_, i) => !this.#live(known[i]!));
       if (fresh.length === 0) return;
       const n0 = (this.#live(head!) as Head | null)?.n ?? 0;
@@ -383,20 +442,9 @@ export class Ledger implements MessageLedger {
         const value = this.#live(t);
         return value ? await this.#open<Tally>(t.key, value.box) : emptyTally(now);
       }));
-      for (const [i, { m, key }] of fresh.entries()) {
+      for (const [i, { m, key, box }] of fresh.entries()) {
         const seq = n0 + i;
-        const record: Sealed = {
-          id: m.messageId,
-          to: m.destination,
-          parts: m.parts,
-          cost: m.costMicros,
-          batch: m.batchId,
-          status: m.status,
-          code: null,
-          at: now,
-          up: now,
-        };
-        sets.push({ key, value: { seq, exp, box: await this.#seal(key, record) } });
+        sets.push({ key, value: { seq, exp, box } });
         sets.push({ key: this.#key(principal, "s", seq), value: { m: key[3] as string, exp } });
         const tally = tallies[Math.floor(seq / B) - touched[0]!]!;
         tally.count++;

@@ -19,11 +19,18 @@ const PLACE = "dlr-capability";
 /** What a capability looks like on the wire (base64url, 99 to 110 characters). */
 export const CAPABILITY = /^[A-Za-z0-9_-]{90,120}$/;
 
+/** Capabilities remembered each way (a cache: sealing and opening cost a crypto call each). */
+const REMEMBERED = 10_000;
+
 /** Issue and open delivery-report capabilities. */
 export class ReportCapabilities {
   readonly #key: () => Promise<CryptoKey>;
   readonly #days: number;
   readonly #now: () => number;
+  /** Per principal, today's capability: every send of a day carries the same. */
+  readonly #issued = new Map<string, { day: number; capability: string }>();
+  /** Capabilities already opened, and what they name. */
+  readonly #opened = new Map<string, { principal: string; day: number }>();
 
   /** `days`: how long a capability stays valid after the day it was issued. */
   constructor(key: () => Promise<CryptoKey>, days: number, now: () => number = Date.now) {
@@ -35,25 +42,40 @@ export class ReportCapabilities {
   /** A capability for `principal`, valid from today for the retention period. */
   async issue(principal: string): Promise<string> {
     const day = Math.floor(this.#now() / DAY_MS);
-    return await seal(await this.#key(), PLACE, `${principal}.${day}`);
+    const known = this.#issued.get(principal);
+    if (known?.day === day) return known.capability;
+    const capability = await seal(await this.#key(), PLACE, `${principal}.${day}`);
+    remember(this.#issued, principal, { day, capability });
+    return capability;
   }
 
   /** The principal a capability names, or `null` (malformed, forged, or expired). */
   async open(capability: string): Promise<string | null> {
     if (!CAPABILITY.test(capability)) return null;
-    let text: string;
-    try {
-      text = await unseal(await this.#key(), PLACE, capability);
-    } catch {
-      return null;
+    let named = this.#opened.get(capability);
+    if (!named) {
+      let text: string;
+      try {
+        text = await unseal(await this.#key(), PLACE, capability);
+      } catch {
+        return null;
+      }
+      const dot = text.lastIndexOf(".");
+      const day = Number(text.slice(dot + 1));
+      if (dot <= 0 || !Number.isInteger(day)) return null;
+      named = { principal: text.slice(0, dot), day };
+      remember(this.#opened, capability, named);
     }
-    const dot = text.lastIndexOf(".");
-    const day = Number(text.slice(dot + 1));
     const today = Math.floor(this.#now() / DAY_MS);
     // A report may arrive until the message leaves the ledger; tomorrow allows for clock skew.
-    if (dot <= 0 || !Number.isInteger(day) || day < today - this.#days - 1 || day > today + 1) {
-      return null;
-    }
-    return text.slice(0, dot);
+    if (named.day < today - this.#days - 1 || named.day > today + 1) return null;
+    return named.principal;
   }
+}
+
+/** Set `key` in a bounded map, forgetting the oldest entry when it is full. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.delete(key);
+  if (map.size >= REMEMBERED) map.delete(map.keys().next().value as K);
+  map.set(key, value);
 }
