@@ -25,6 +25,7 @@ export type {
   MoneyGuards,
   NotSentReason,
   PendingApproval,
+  Principal,
   SendCall,
   SmsQuote,
 } from "./types.ts";
