@@ -125,6 +125,8 @@ export function ledgerStore(shared: Store): Store {
 }
 
 const DAY_MS = 86_400_000;
+/** Opened records remembered (about 3 MB). */
+const OPENED = 10_000;
 /** Commits a write tries before it gives up (each conflict means another write landed). */
 const ATTEMPTS = 40;
 
@@ -204,6 +206,8 @@ export class Ledger implements MessageLedger {
   readonly #capabilities: ReportCapabilities;
   /** Per token: the tail of its ledger writes on this instance. */
   readonly #writing = new Map<string, Promise<void>>();
+  /** Records already opened, by key and sealed box. */
+  readonly #opened = new Map<string, Readonly<Sealed>>();
   /** Per token: messages waiting for the next commit. */
   readonly #queued = new Map<string, { messages: readonly SentMessage[]; done: () => void }[]>();
 
@@ -303,7 +307,7 @@ export class Ledger implements MessageLedger {
       const [read] = await this.#read<EntryValue>([key]);
       const entry = this.#live(read!);
       if (!entry) return false;
-      const record = await this.#open<Sealed>(key, entry.box);
+      const record = await this.#recordOf(key, entry.box);
       if (record.id !== report.messageId) return false;
       if (FINAL.has(record.status) || report.status === null) return true;
       const updated: Sealed = {
@@ -348,7 +352,7 @@ export class Ledger implements MessageLedger {
     return await Promise.all(read.map(async (entry, i) => {
       const value = this.#live(entry);
       if (!value) return null;
-      const record = await this.#open<Sealed>(entry.key, value.box);
+      const record = await this.#recordOf(entry.key, value.box);
       return record.id === ids[i] ? entryOf(record) : null;
     }));
   }
@@ -480,7 +484,7 @@ export class Ledger implements MessageLedger {
     const out: LedgerEntry[] = [];
     for (const entry of read) {
       const value = this.#live(entry);
-      if (value) out.push(entryOf(await this.#open<Sealed>(entry.key, value.box)));
+      if (value) out.push(entryOf(await this.#recordOf(entry.key, value.box)));
     }
     return out;
   }
@@ -517,6 +521,21 @@ export class Ledger implements MessageLedger {
 
   async #seal(key: StoreKey, value: unknown): Promise<string> {
     return await seal(await this.#o.sealKey(), JSON.stringify(key), JSON.stringify(value));
+  }
+
+  /**
+   * An entry's record. Opened boxes are remembered (bounded): a status polled
+   * again costs no decryption until a report changes the box.
+   */
+  async #recordOf(key: StoreKey, box: string): Promise<Readonly<Sealed>> {
+    // By key and box: a box is bound to its key, and so is what is remembered of it.
+    const id = `${JSON.stringify(key)}\n${box}`;
+    const known = this.#opened.get(id);
+    if (known) return known;
+    const record = Object.freeze(await this.#open<Sealed>(key, box));
+    if (this.#opened.size >= OPENED) this.#opened.delete(this.#opened.keys().next().value!);
+    this.#opened.set(id, record);
+    return record;
   }
 
   async #open<T>(key: StoreKey, box: string): Promise<T> {
