@@ -115,9 +115,14 @@ for (const { era, connect } of CLIENTS) {
       assert.deepEqual([out.count, out.sent, out.failed, out.parts_total], [7, 6, 1, 7]);
       assert.equal(out.estimated_cost_eur, "0.35", "7 parts sent at the LT rate of €0.050");
       assert.match(out.batch_id, /^[A-Za-z0-9_-]{16}$/);
+      const dlrUrls = new Set<string>();
       for (const r of h.fake.requests.filter((r) => r.path === "/sms")) {
-        assert.deepEqual(Object.keys(r.body as object).toSorted(), ["from", "message", "to"]);
+        const body = r.body as { dlrUrl: string };
+        assert.deepEqual(Object.keys(body).toSorted(), ["dlrUrl", "from", "message", "to"]);
+        dlrUrls.add(body.dlrUrl);
       }
+      assert.equal(dlrUrls.size, 1, "every send carries the token's delivery-report URL");
+      assert.ok([...dlrUrls][0]!.startsWith(`${h.server.url}/callbacks/dlr/`));
     });
   });
 
@@ -398,6 +403,19 @@ for (const { backend, test } of SHARED_BACKENDS) {
       assert.deepEqual(rb.structuredContent, ra.structuredContent);
       assert.equal(sends(pair), 8);
       assert.deepEqual(sentTo(pair).toSorted(), to.toSorted());
+      // Each message is in the shared ledger once, with the batch's id, read from either instance.
+      const ids = ra.structuredContent.results.map((r: Result) => r.message_id);
+      const { results } = (await cb.client.callTool({
+        name: "get_sms_status",
+        arguments: { messageIds: ids },
+      })).structuredContent;
+      assert.deepEqual(
+        results.map((r: Result) => [r.destination, r.batch_id]),
+        to.map((n) => [n, ra.structuredContent.batch_id]),
+      );
+      const usage = (await ca.client.callTool({ name: "get_sms_usage", arguments: {} }))
+        .structuredContent;
+      assert.equal(usage.today.sends, 8);
     } finally {
       await ca.close();
       await cb.close();
@@ -485,3 +503,43 @@ Deno.test("2025 in-band: a 401 after the question is a tool error on the open st
     await h.close();
   }
 });
+
+for (const { era, connect } of CLIENTS) {
+  Deno.test(`${era}: every message of a batch enters the ledger with its batch_id; delivery reports reach each`, async () => {
+    await withClient(connect, {}, async (h, c) => {
+      // Delivered, undelivered (the fake's +37060000102), refused (never sent, never in the ledger).
+      const to = [...numbers(2), "+37060000102", "+37060000021"];
+      const out = (await batch(c, { to, idempotencyKey: `ledger-${era}` })).structuredContent;
+      assert.equal(out.sent, 3);
+      const ids = out.results.map((r: Result) => r.message_id ?? "never-sent");
+      const status = async () =>
+        (await c.client.callTool({ name: "get_sms_status", arguments: { messageIds: ids } }))
+          .structuredContent.results;
+      let results = await status();
+      const until = Date.now() + 10_000;
+      while (results.some((r: Result) => r.status === "sent") && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 50));
+        results = await status();
+      }
+      assert.deepEqual(
+        results.map((r: Result) => [r.destination, r.batch_id, r.status]),
+        [
+          [to[0], out.batch_id, "delivered"],
+          [to[1], out.batch_id, "delivered"],
+          [to[2], out.batch_id, "undelivered"],
+          [null, null, "unknown"],
+        ],
+      );
+      // A replay under the key sends nothing and adds nothing to the ledger.
+      await batch(c, { to, idempotencyKey: `ledger-${era}` });
+      const usage = (await c.client.callTool({ name: "get_sms_usage", arguments: { recent: 10 } }))
+        .structuredContent;
+      assert.equal(usage.today.sends, 3);
+      assert.deepEqual(
+        usage.recent.map((r: Result) => r.batch_id),
+        [out.batch_id, out.batch_id, out.batch_id],
+      );
+      assert.equal(sends(h), 4);
+    });
+  });
+}

@@ -3,7 +3,6 @@
  * its cache, a scope rejection and a revoked token, through both client SDKs.
  */
 import assert from "node:assert/strict";
-import { TOOLS } from "../tools/mod.ts";
 import {
   CLIENTS,
   DEMO_TOKENS,
@@ -13,6 +12,7 @@ import {
   rpc,
   startHarness,
 } from "../testing/harness.ts";
+import { TOOLS } from "../tools/mod.ts";
 
 Deno.test("both metadata URLs serve the same RFC 9728 document", async () => {
   const h = startHarness();
@@ -81,7 +81,7 @@ Deno.test("no token: HTTP 401 AUTH_REQUIRED envelope and WWW-Authenticate", asyn
 });
 
 for (const { era, connect } of CLIENTS) {
-  Deno.test(`${era}: tools/list shows every declared tool`, async () => {
+  Deno.test(`${era}: tools/list shows every tool`, async () => {
     const h = startHarness();
     const c = await connect(h.mcpUrl, DEMO_TOKENS.full);
     try {

@@ -27,7 +27,7 @@ import type { ConfirmationPolicy } from "../core/config.ts";
 import { asServiceError, ServiceError } from "../core/errors.ts";
 import { memo, type SecretSource } from "../core/keys.ts";
 import { sleep } from "../core/sleep.ts";
-import type { Store } from "../state/mod.ts";
+import { BACKEND_NAMES, readUnavailable, type Store } from "../state/mod.ts";
 import { Approvals } from "./approvals.ts";
 import { Confirmations } from "./confirmation.ts";
 import { keyedDigest } from "./digest.ts";
@@ -42,6 +42,7 @@ import type {
   ConfirmationToken,
   GuardContext,
   GuardedCall,
+  LimitWindow,
   MoneyGuards,
   SendCall,
 } from "./types.ts";
@@ -83,6 +84,7 @@ export class Money implements MoneyGuards {
   readonly #policy: ConfirmationPolicy;
   readonly #leaseMs: number;
   readonly #callMs: number;
+  readonly #backend: string;
 
   constructor(options: MoneyOptions) {
     const now = options.now ?? Date.now;
@@ -103,6 +105,7 @@ export class Money implements MoneyGuards {
     this.#policy = options.confirmation;
     this.#leaseMs = options.leaseMs;
     this.#callMs = options.callMs ?? options.leaseMs;
+    this.#backend = BACKEND_NAMES[store.kind];
   }
 
   /** The approvals people decide on their pages (the edge serves them). */
@@ -333,6 +336,14 @@ export class Money implements MoneyGuards {
       if (!definitelyNotBilled(error, ctx.signal)) throw asUnknownOutcome(error);
       await this.#limits.refund(lease).catch(() => {});
       throw error;
+    }
+  }
+
+  async snapshot(ctx: GuardContext): Promise<LimitWindow[]> {
+    try {
+      return await this.#limits.snapshot(await ctx.principal());
+    } catch (error) {
+      throw readUnavailable(this.#backend, "this token's limits", error);
     }
   }
 

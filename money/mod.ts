@@ -28,6 +28,7 @@ export type {
   ConfirmResult,
   GuardContext,
   GuardedCall,
+  LimitWindow,
   MoneyGuards,
   NotSentReason,
   PendingApproval,

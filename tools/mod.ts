@@ -1,9 +1,10 @@
 /**
- * The tools, one module per scope (and one for batches). {@link TOOLS} is the
- * only list: the MCP endpoint, the scope map, the README table and the tests
- * all read it.
+ * The tools, one module per scope (`sms:send` has three: sending, sending to
+ * many, and what happened after). {@link TOOLS} is the only list: the MCP
+ * endpoint, the scope map, the README table and the tests all read it.
  */
 import type { AnyTool } from "./define.ts";
+import { DELIVERY_TOOLS } from "./delivery.ts";
 import { HLR_TOOLS } from "./hlr.ts";
 import { NUMBERS_TOOLS } from "./numbers.ts";
 import { RATES_TOOLS } from "./rates.ts";
@@ -23,4 +24,5 @@ export const TOOLS: readonly AnyTool[] = [
   ...HLR_TOOLS,
   ...NUMBERS_TOOLS,
   sendSmsBatch,
+  ...DELIVERY_TOOLS,
 ];

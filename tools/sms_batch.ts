@@ -235,9 +235,33 @@ function statusOf(outcomes: readonly RecipientOutcome[], scheduled: boolean) {
   return sent === 0 && !left ? "not_sent" as const : "partial" as const;
 }
 
-/** The messages a run sent, handed over in one place (the ledger, once it exists). */
-function recordSent(_ctx: ToolContext, _batchId: string, _sent: readonly BatchSent[]) {
-  return Promise.resolve();
+/**
+ * The messages a run sent, entered in the ledger in one write, with the
+ * batch's id and, when the guards priced the batch, each one's cost as the
+ * spend cap counts it (corrected to the parts VertexSMS billed).
+ */
+async function recordSent(
+  ctx: ToolContext,
+  { args, parts }: Prepared,
+  counted: BatchQuote | undefined,
+  batchId: string,
+  sent: readonly BatchSent[],
+): Promise<void> {
+  const status = args.scheduled ? "scheduled" as const : "sent" as const;
+  await ctx.services.ledger.record(
+    await ctx.principal(),
+    sent.map(({ index, messageId, parts: billed }) => {
+      const cost = counted?.recipients[index]?.costMicros ?? null;
+      return {
+        messageId,
+        destination: args.to[index]!,
+        parts: billed,
+        costMicros: cost === null ? null : Math.ceil((cost / parts) * billed),
+        batchId,
+        status,
+      };
+    }),
+  );
 }
 
 /** What a batch's pieces share: its arguments, encoding, parts and test mode. */
@@ -326,8 +350,13 @@ function details(
   };
 }
 
-/** Send one recipient's message. */
-async function sendOne(ctx: ToolContext, { args, simulate }: Prepared, index: number) {
+/** Send one recipient's message (with the token's delivery-report URL, when reports can come). */
+async function sendOne(
+  ctx: ToolContext,
+  { args, simulate }: Prepared,
+  dlrUrl: () => Promise<string | undefined>,
+  index: number,
+) {
   const accepted = await ctx.vertex.sendSms({
     to: upstreamDigits(args.to[index]!),
     from: args.from,
@@ -336,6 +365,7 @@ async function sendOne(ctx: ToolContext, { args, simulate }: Prepared, index: nu
     scheduled: args.scheduled,
     coding: args.coding,
     expireIn: args.expireIn,
+    dlrUrl: await dlrUrl(),
     simulate,
   });
   return { messageId: accepted.messageIds[0]!, billedParts: accepted.amountSent };
@@ -368,9 +398,14 @@ export const sendSmsBatch = defineTool({
     if (prepared.dryRun) return await dryRun(ctx, prepared);
     const { args, guards, parts, encoding, simulate, marked } = prepared;
     const n = args.to.length;
-    const quote = memo(async (): Promise<BatchQuote> => ({
-      recipients: await Promise.all(args.to.map((to) => quoteSms(ctx, { to, parts }))),
-    }));
+    /** The estimate, once the guards (or the result) asked for it; the ledger keeps its costs. */
+    let counted: BatchQuote | undefined;
+    const quote = memo(async (): Promise<BatchQuote> =>
+      counted = {
+        recipients: await Promise.all(args.to.map((to) => quoteSms(ctx, { to, parts }))),
+      }
+    );
+    const dlrUrl = memo(async () => await ctx.services.ledger.dlrUrl(await ctx.principal()));
     return await ctx.services.money.sendBatch<Out>(ctx, {
       tool: "send_sms_batch",
       args,
@@ -398,8 +433,8 @@ export const sendSmsBatch = defineTool({
         note: approvalNote("send_sms_batch"),
         ...marked,
       }),
-      send: (index) => sendOne(ctx, prepared, index),
-      sent: (batchId, sent) => recordSent(ctx, batchId, sent),
+      send: (index) => sendOne(ctx, prepared, dlrUrl, index),
+      sent: (batchId, sent) => recordSent(ctx, prepared, counted, batchId, sent),
       // The messages are out: a price that cannot be read now leaves the estimate unknown.
       result: async (batchId, outcomes) =>
         result(prepared, await quote().then((q) => q.recipients, () => null), batchId, outcomes),
