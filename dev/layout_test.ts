@@ -4,7 +4,9 @@
  * test, fake, development tool or benchmark.
  *
  * The import graph comes from `deno info --json`, type-only imports included,
- * over every TypeScript file of the project at once.
+ * over every TypeScript file of the project at once. The MCP endpoint
+ * (`server/mcp.ts` and its parts in `server/mcp/`) stays split: its
+ * functions are measured on Deno's own syntax tree (`Deno.lint.runPlugin`).
  */
 import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
@@ -23,6 +25,13 @@ const LAYERS: Record<string, readonly string[]> = {
   state: ["core"],
   core: [],
 };
+
+/** The MCP endpoint's files: the assembly and its parts. */
+const ENDPOINT = /^server\/mcp(\.ts|\/[^/]+\.ts)$/;
+/** Lines a file of the endpoint may hold: one sitting's reading. */
+const FILE_BUDGET = 250;
+/** Lines a function (declaration, method or closure, nested ones included) may span. */
+const FUNCTION_BUDGET = 60;
 
 /** Folders of tests and tools: they may import anything; nothing of the runtime imports them. */
 const TOOLING = new Set(["testing", "conformance", "reliability", "dev", "bench"]);
@@ -137,6 +146,42 @@ function layerViolations(graph: Map<string, Set<string>>): string[] {
   return wrong;
 }
 
+/** Each function of `source` longer than `budget` lines, as "file:line: N lines". */
+function longFunctions(file: string, source: string, budget: number): string[] {
+  const long: string[] = [];
+  const measure = (node: Deno.lint.Node) => {
+    const [start, end] = node.range;
+    const lines = source.slice(start, end).split("\n").length;
+    const line = source.slice(0, start).split("\n").length;
+    if (lines > budget) long.push(`${file}:${line}: ${lines} lines`);
+  };
+  const plugin: Deno.lint.Plugin = {
+    name: "layout",
+    rules: {
+      "function-length": {
+        create: () => ({
+          FunctionDeclaration: measure,
+          FunctionExpression: measure,
+          ArrowFunctionExpression: measure,
+        }),
+      },
+    },
+  };
+  Deno.lint.runPlugin(plugin, file, source);
+  return long;
+}
+
+/** Files of the endpoint above {@link FILE_BUDGET} lines, and functions above {@link FUNCTION_BUDGET}. */
+function oversized(files: Map<string, string>): string[] {
+  const wrong: string[] = [];
+  for (const [file, source] of files) {
+    const lines = source.trimEnd().split("\n").length;
+    if (lines > FILE_BUDGET) wrong.push(`${file}: ${lines} lines`);
+    wrong.push(...longFunctions(file, source, FUNCTION_BUDGET));
+  }
+  return wrong;
+}
+
 const graph = await projectGraph();
 
 Deno.test("no import cycle among the project's files, type-only imports included", () => {
@@ -165,6 +210,33 @@ Deno.test("the checks report what they exist for: a cycle, an edge upwards, tool
     "tools/a.ts → server/app.ts",
     "server/app.ts → testing/harness.ts",
   ]);
+});
+
+Deno.test("the MCP endpoint stays split: small files, no function doing six jobs", async () => {
+  const files = new Map<string, string>();
+  for (const file of graph.keys()) {
+    if (ENDPOINT.test(file) && !isTestCode(file)) {
+      files.set(file, await Deno.readTextFile(`${ROOT}${file}`));
+    }
+  }
+  assert.ok(
+    files.has("server/mcp.ts") && files.size >= 5,
+    `the endpoint's files: ${[...files.keys()]}`,
+  );
+  assert.deepEqual(oversized(files), []);
+});
+
+Deno.test("the size check reports a long file and a long closure, nested or not", () => {
+  const body = (n: number) => Array.from({ length: n }, (_, i) => `  x += ${i};`).join("\n");
+  const long = `let x = 0;\nexport function f() {\n${body(70)}\n}\n`;
+  const nested = `const g = () => {\n  const h = (y: number) => {\n${
+    body(FUNCTION_BUDGET)
+  }\n    return y;\n  };\n  return h;\n};\n`;
+  const fine = `export function k() {\n${body(10)}\n}\n`;
+  assert.deepEqual(
+    oversized(new Map([["a.ts", long], ["b.ts", nested], ["c.ts", fine], ["d.ts", body(300)]])),
+    ["a.ts:2: 72 lines", "b.ts:1: 66 lines", "b.ts:2: 63 lines", "d.ts: 300 lines"],
+  );
 });
 
 Deno.test("main.ts loads no test, fake, development tool or benchmark, and only runtime packages", async () => {
