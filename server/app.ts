@@ -65,7 +65,7 @@ import { originCheck } from "./middleware/origin.ts";
 import { FixedWindowLimiter } from "./middleware/rate_limit.ts";
 import { rpcBody, rpcError } from "./middleware/rpc_body.ts";
 import type { AppEnv } from "./middleware/types.ts";
-import { MCP_ROUTES, TOOLS_HEADER, type Toolset, Toolsets } from "./toolsets.ts";
+import { MCP_ROUTES, noSuchToolset, TOOLS_HEADER, type Toolset, Toolsets } from "./toolsets.ts";
 
 /** What {@link createApp} needs. */
 export interface AppOptions {
@@ -126,6 +126,9 @@ const MCP_CORS = {
   ],
   maxAge: 86400,
 };
+
+/** RFC 9728 metadata lives at this prefix + the resource's path. */
+const WELL_KNOWN = "/.well-known/oauth-protected-resource";
 
 /** The request's path exactly as sent (not percent-decoded): a toolset's `resource` is that URL. */
 function rawPath(c: Context): string {
@@ -259,8 +262,14 @@ export function createApp(options: AppOptions): App {
       };
     },
   };
-  const notFound = (c: Context<AppEnv>) =>
-    c.json({ error: { code: "NOT_FOUND", message: "No such route." } }, 404);
+  /** 404; under `/mcp/` (or its metadata URL), naming the toolset URLs and the scopes. */
+  const notFound = (c: Context<AppEnv>) => {
+    const path = rawPath(c);
+    const message = noSuchToolset(
+      path.startsWith(WELL_KNOWN) ? path.slice(WELL_KNOWN.length) : path,
+    );
+    return c.json({ error: { code: "NOT_FOUND", message: message ?? "No such route." } }, 404);
+  };
 
   const app = new Hono<AppEnv>();
   app.use("*", requestId({ headerName: "X-Request-Id" }), accessLog(logger));
@@ -290,7 +299,6 @@ export function createApp(options: AppOptions): App {
   app.get(ICON_PATH, serveIcon);
 
   const discovery = cors({ origin: "*", allowMethods: ["GET", "OPTIONS"] });
-  const WELL_KNOWN = "/.well-known/oauth-protected-resource";
   // The bare URL is /mcp's (clients differ in which they try); each MCP path has its own.
   for (const [route, path] of [[WELL_KNOWN, "/mcp"], ...MCP_ROUTES.map((r) => [WELL_KNOWN + r])]) {
     app.use(route as string, discovery);

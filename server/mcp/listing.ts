@@ -12,9 +12,9 @@
  * serialized list as a two-byte string, transcoded for the wire.
  */
 import type { ServerContext, Tool } from "@modelcontextprotocol/server";
-import { z } from "zod";
 import type { AnyTool } from "../../tools/mod.ts";
 import { REVIEW_CARD_URI } from "../review_card.ts";
+import { jsonSchema } from "./json_schema.ts";
 
 /**
  * How long a client may treat `tools/list` and `server/discover` as fresh
@@ -90,13 +90,6 @@ function describe(tool: AnyTool): Tool {
     // The MCP Apps review card (hosts without the extension ignore `_meta.ui`).
     ...(tool.name === "send_sms" && { _meta: { ui: { resourceUri: REVIEW_CARD_URI } } }),
   };
-}
-
-/** Convert a zod schema to the JSON Schema `tools/list` advertises. */
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): Tool["inputSchema"] {
-  const json = z.toJSONSchema(schema, { io, target: "draft-2020-12" }) as Record<string, unknown>;
-  delete json.$schema;
-  return { ...json, type: "object" } as Tool["inputSchema"];
 }
 
 /**
