@@ -10,6 +10,7 @@
  * page's form carries a value derived from the id under the server's secret;
  * a decision without it changes nothing. An approved send is spent once
  * (approved → used, atomically); a declined or expired one never sends.
+ * The state holds it under a keyed hash of its id, never the id.
  */
 import { ServiceError } from "../core/errors.ts";
 import {
@@ -88,14 +89,17 @@ export class Approvals {
   readonly #store: Store;
   readonly #now: () => number;
   readonly #formKey: () => Promise<CryptoKey>;
+  readonly #idKey: () => Promise<CryptoKey>;
   readonly #sealKey: () => Promise<CryptoKey>;
 
   constructor(options: ApprovalsOptions) {
     this.#store = options.store;
     this.#now = options.now;
     const form = deriveKey(options.secret, "approval-form");
+    const naming = deriveKey(options.secret, "approval-id");
     const sealing = deriveKey(options.secret, "approval-seal");
     this.#formKey = memo(async () => await hmacKey(await form()));
+    this.#idKey = memo(async () => await hmacKey(await naming()));
     this.#sealKey = memo(async () => await aesKey(await sealing()));
   }
 
@@ -116,7 +120,7 @@ export class Approvals {
     try {
       await this.#store.commit({
         checks: [],
-        sets: [{ key: keyOf(id), value: record }],
+        sets: [{ key: await this.#keyOf(id), value: record }],
         deletes: [],
       });
     } catch (error) {
@@ -149,7 +153,7 @@ export class Approvals {
       if (
         await this.#store.commit({
           checks: [record.entry],
-          sets: [{ key: keyOf(id), value }],
+          sets: [{ key: record.entry.key, value }],
           deletes: [],
         })
       ) {
@@ -199,7 +203,7 @@ export class Approvals {
       if (
         await this.#store.commit({
           checks: [record.entry],
-          sets: [{ key: keyOf(id), value }],
+          sets: [{ key: record.entry.key, value }],
           deletes: [],
         })
       ) {
@@ -227,16 +231,20 @@ export class Approvals {
     return record.until <= this.#now() ? "expired" : record.s;
   }
 
+  /**
+   * An approval's key: a keyed hash of its id, never the id (whoever reads the state must not
+   * learn a link that approves). The id is its own owner (the caller's share is bounded by a
+   * limit).
+   */
+  async #keyOf(id: string) {
+    return ["approval", base64url(await hmac(await this.#idKey(), `approval-id:${id}`))] as const;
+  }
+
   async #read(id: string) {
     if (!ID.test(id)) return null;
-    const [entry] = await this.#store.getMany<ApprovalRecord>([keyOf(id)]);
+    const [entry] = await this.#store.getMany<ApprovalRecord>([await this.#keyOf(id)]);
     const value = entry!.value;
     if (!value || value.exp <= this.#now()) return null;
     return { entry: entry!, value };
   }
-}
-
-/** An approval's key: its id is its own owner (the caller's share is bounded by a limit). */
-function keyOf(id: string) {
-  return ["approval", id] as const;
 }

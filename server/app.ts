@@ -19,7 +19,7 @@ import { ipRestriction } from "hono/ip-restriction";
 import { requestId } from "hono/request-id";
 import { type Config, configWarnings, isLoopbackHost } from "../core/config.ts";
 import { type AuthLinks, ServiceError } from "../core/errors.ts";
-import { createPrincipalHasher, deriveKey, memo } from "../core/keys.ts";
+import { createPrincipalHasher, deriveKey, hmacKey, memo } from "../core/keys.ts";
 import { Logger } from "../core/log.ts";
 import { aesKey } from "../core/seal.ts";
 import { nameRequestSpan } from "../core/telemetry.ts";
@@ -174,9 +174,11 @@ export function createApp(options: AppOptions): App {
   });
   const principal = createPrincipalHasher(deriveKey(secret, "principal"));
   const hlrSeal = deriveKey(secret, "hlr-seal");
+  const hlrName = deriveKey(secret, "hlr-id");
   const hlr = new HlrBroker({
     mailboxes: state.mailboxes,
     sealKey: memo(async () => await aesKey(await hlrSeal())),
+    nameKey: memo(async () => await hmacKey(await hlrName())),
   });
   const store = state.store;
   const money = new Money({
