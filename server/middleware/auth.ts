@@ -10,10 +10,13 @@
  * challenge's `scope` to the tool the request names.
  *
  * The token is never checked here: VertexSMS is the gatekeeper. But tokens
- * VertexSMS rejected (401) are counted per address in a window of the same
- * size, so made-up tokens cannot reach VertexSMS faster than the limit; once
- * an address is over it, only tokens VertexSMS accepted recently
- * ({@link VouchedTokens}, by keyed hash) still pass from there.
+ * VertexSMS has not accepted recently take a place per address in a window
+ * of the same size before the request goes on, and keep it when VertexSMS
+ * rejects them (401), so made-up tokens cannot reach VertexSMS faster than
+ * the limit, however many arrive at once; the place is given back when
+ * VertexSMS accepts the token or is not asked. Once an address is over the
+ * limit, only tokens VertexSMS accepted recently ({@link VouchedTokens}, by
+ * keyed hash) still pass from there.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { type AuthLinks, ServiceError } from "../../core/errors.ts";
@@ -125,13 +128,22 @@ export function bearerToken(options: BearerOptions): MiddlewareHandler<AppEnv> {
     }
     const principal = memo(() => options.principal(token));
     c.set("principal", principal);
-    const verdict = rejected.peek(ip);
-    if (!verdict.ok && !vouched.has(await principal())) {
-      return refuse(c, verdict.retryAfterSeconds, "with tokens VertexSMS rejected");
+    const vouchedFor = vouched.has(await principal());
+    // Counted before VertexSMS is asked: concurrent calls cannot all pass a limit not yet reached.
+    const place = vouchedFor ? undefined : rejected.take(ip);
+    if (place && !place.ok) {
+      return refuse(c, place.retryAfterSeconds, "with tokens VertexSMS rejected");
     }
-    await next();
-    if (c.get("tokenVerdict") === "rejected") rejected.hit(ip);
-    else if (c.get("tokenVerdict") === "accepted") vouched.add(await principal());
+    let verdict: "accepted" | "rejected" | undefined;
+    try {
+      await next();
+      verdict = c.get("tokenVerdict");
+    } finally {
+      if (verdict === "accepted") vouched.add(await principal());
+      if (verdict === "rejected") {
+        if (!place) rejected.hit(ip);
+      } else if (place?.ok) place.giveBack();
+    }
   };
 }
 
