@@ -10,8 +10,11 @@
  * page's form carries a value derived from the id under the server's secret;
  * a decision without it changes nothing. An approved send is spent once
  * (approved → used, atomically); a declined or expired one never sends.
+ * An approval is bound to the test mode it was asked in (`SMS_TEST_MODE`):
+ * one given for a simulated send authorises nothing where sends are real.
  * The state holds it under a keyed hash of its id, never the id.
  */
+import type { SmsTestMode } from "../core/config.ts";
 import { ServiceError } from "../core/errors.ts";
 import {
   base64url,
@@ -62,6 +65,8 @@ interface ApprovalRecord extends Expiring {
   until: number;
   /** Sealed {@link ApprovalDetails}. */
   box: string;
+  /** `SMS_TEST_MODE` it was asked in, when not `off`. */
+  m?: string;
 }
 
 /** An approval's page: what it shows, where it stands, and its form value. */
@@ -80,6 +85,8 @@ export interface ApprovalsOptions {
   store: Store;
   secret: SecretSource;
   now: () => number;
+  /** `SMS_TEST_MODE` of this instance: approvals asked in another mode count for nothing. */
+  mode: SmsTestMode;
 }
 
 const ID = /^[A-Za-z0-9_-]{43}$/;
@@ -88,6 +95,7 @@ const ID = /^[A-Za-z0-9_-]{43}$/;
 export class Approvals {
   readonly #store: Store;
   readonly #now: () => number;
+  readonly #mode: SmsTestMode;
   readonly #formKey: () => Promise<CryptoKey>;
   readonly #idKey: () => Promise<CryptoKey>;
   readonly #sealKey: () => Promise<CryptoKey>;
@@ -95,6 +103,7 @@ export class Approvals {
   constructor(options: ApprovalsOptions) {
     this.#store = options.store;
     this.#now = options.now;
+    this.#mode = options.mode;
     const form = deriveKey(options.secret, "approval-form");
     const naming = deriveKey(options.secret, "approval-id");
     const sealing = deriveKey(options.secret, "approval-seal");
@@ -116,6 +125,7 @@ export class Approvals {
       until: now + APPROVAL_TTL_SECONDS * 1000,
       box: await seal(await this.#sealKey(), id, JSON.stringify(details)),
       exp: now + KEEP_MS,
+      ...(this.#mode === "off" ? {} : { m: this.#mode }),
     };
     try {
       await this.#store.commit({
@@ -131,13 +141,18 @@ export class Approvals {
   }
 
   /**
-   * Where an approval stands for a send with this binding: `mismatch` when
+   * Where an approval stands for a send with this binding: `other_mode` when
+   * it was asked in another test mode than this instance's, `mismatch` when
    * it was given for other arguments or another token, `unknown` when there
    * is no such approval.
    */
-  async status(id: string, binding: string): Promise<ApprovalState | "mismatch" | "unknown"> {
+  async status(
+    id: string,
+    binding: string,
+  ): Promise<ApprovalState | "other_mode" | "mismatch" | "unknown"> {
     const record = await this.#read(id);
     if (!record) return "unknown";
+    if ((record.value.m ?? "off") !== this.#mode) return "other_mode";
     if (record.value.b !== binding) return "mismatch";
     return this.#state(record.value);
   }

@@ -193,6 +193,7 @@ export function createApp(options: AppOptions): App {
     confirmation: config.smsConfirmation,
     // A billable call is one upstream call, plus the callback wait for HLR, plus slack.
     leaseMs: config.upstreamTimeoutMs + LONGEST_HLR_WAIT_MS + 30_000,
+    testMode: config.smsTestMode,
   });
 
   const sessionCodec = new SessionCodec(deriveKey(secret, "session"));
