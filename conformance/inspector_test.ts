@@ -1,8 +1,8 @@
 /**
  * The MCP Inspector's command line (`npm:@modelcontextprotocol/inspector`,
  * `--cli … --format json`) against the server with a bearer header:
- * `tools/list` (with `--strict`: no error-severity schema portability
- * problem) and one `tools/call`, in the 2025 era (the Inspector's default)
+ * `tools/list` (with `--strict`: no schema portability finding at all,
+ * neither error nor warning) and one `tools/call`, in the 2025 era (the Inspector's default)
  * and the 2026-07-28 era. The Inspector needs Node ≥ 22, so it runs on Deno.
  */
 import assert from "node:assert/strict";
@@ -40,7 +40,11 @@ async function inspect(mcpUrl: string, home: string, args: string[]) {
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, `inspector ${args.join(" ")} exited ${out.code}:\n${stderr}`);
-  return JSON.parse(stdout) as { result: Record<string, unknown> };
+  const parsed = JSON.parse(stdout) as {
+    result: Record<string, unknown>;
+    schemaFindings?: { toolName: string; findings: unknown[] }[];
+  };
+  return { ...parsed, stderr };
 }
 
 Deno.test("MCP Inspector CLI: tools/list and tools/call with a bearer header, both eras", async () => {
@@ -48,6 +52,10 @@ Deno.test("MCP Inspector CLI: tools/list and tools/call with a bearer header, bo
   const home = await Deno.makeTempDir({ prefix: "mcp-inspector-" });
   try {
     const listed = await inspect(h.mcpUrl, home, ["--method", "tools/list", "--strict"]);
+    // The strict lint (type arrays, untyped or boolean schemas, remote $refs): 0 errors,
+    // 0 warnings. Findings would be in the envelope and, as a report, on stderr.
+    assert.deepEqual(listed.schemaFindings ?? [], []);
+    assert.doesNotMatch(listed.stderr, /(Error|Warning): tool "|\d+ warnings? across/);
     const tools = listed.result.tools as {
       name: string;
       inputSchema: { type: string };

@@ -231,24 +231,36 @@ Deno.test("the spend cap needs a price: a send-only token is refused before send
   }
 });
 
-Deno.test("a token that may not read rates still gets an (unpriced) quote and its token", async () => {
-  const h = startHarness();
-  const c = await connectV2(h.mcpUrl, DEMO_TOKENS["sms:send"]);
-  try {
-    const result = await c.client.callTool({
-      name: "send_sms",
-      arguments: { ...SMS, dryRun: true },
-    });
-    assert.notEqual(result.isError, true, result.content?.[0]?.text);
-    const quote = result.structuredContent;
-    assert.deepEqual([quote.rate_eur, quote.estimated_cost_eur, quote.parts], [null, null, 1]);
-    assert.equal(typeof quote.confirmation_token, "string");
-    assert.equal(sends(h), 0);
-  } finally {
-    await c.close();
-    await h.close();
-  }
-});
+for (const { era, connect } of CLIENTS) {
+  Deno.test(`${era}: a token that may not read rates still gets an (unpriced) quote with the number's country, and its token`, async () => {
+    const h = startHarness();
+    const c = await connect(h.mcpUrl, DEMO_TOKENS["sms:send"]);
+    try {
+      // Both SDKs validate structuredContent against the output schema (its nullable fields).
+      const quoteOf = async (to: string) => {
+        const result = await c.client.callTool({
+          name: "send_sms",
+          arguments: { ...SMS, to, dryRun: true },
+        });
+        assert.notEqual(result.isError, true, result.content?.[0]?.text);
+        return result.structuredContent;
+      };
+      const quote = await quoteOf(SMS.to);
+      assert.deepEqual(
+        [quote.country, quote.rate_eur, quote.estimated_cost_eur, quote.parts],
+        ["LT", null, null, 1],
+        "the country comes from the number, not from the price list",
+      );
+      assert.equal(typeof quote.confirmation_token, "string");
+      // A number several countries share (+44 7700: GB, Guernsey, Jersey, Isle of Man) names none.
+      assert.equal((await quoteOf("+447700900123")).country, null);
+      assert.equal(sends(h), 0);
+    } finally {
+      await c.close();
+      await h.close();
+    }
+  });
+}
 
 Deno.test("a throttled send that VertexSMS refuses gives its count back", async () => {
   await withClient(connectV2, { SMS_SENDS_PER_MINUTE: "1" }, async (h, call) => {

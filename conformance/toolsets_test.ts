@@ -203,7 +203,16 @@ Deno.test("each path's 401 names only its metadata and its scopes (POST and GET 
   }
 });
 
-Deno.test("an unknown scope in /mcp/x/… is no resource: 404, metadata too, before auth", async () => {
+/** A 404 that says where the toolsets are: the three URL forms and every scope. */
+function assertNamesToolsets(error: { code: string; message: string }, path: string) {
+  assert.equal(error.code, "NOT_FOUND", path);
+  for (const form of ["/mcp (", "/mcp/readonly (", "/mcp/x/{scope}[,{scope}...] ("]) {
+    assert.ok(error.message.includes(form), `${path}: ${error.message} names ${form}`);
+  }
+  assert.ok(error.message.endsWith(`Scopes: ${ALL_SCOPES.join(", ")}.`), error.message);
+}
+
+Deno.test("an unknown scope in /mcp/x/… is no resource: 404 naming the toolset URLs and scopes, metadata too, before auth", async () => {
   const h = startHarness();
   try {
     for (
@@ -217,11 +226,20 @@ Deno.test("an unknown scope in /mcp/x/… is no resource: 404, metadata too, bef
         Authorization: `Bearer ${DEMO_TOKENS.full}`,
       });
       assert.equal(res.status, 404, path);
-      await res.body?.cancel();
+      assertNamesToolsets((await res.json()).error, path);
       const meta = await fetch(`${h.server.url}/.well-known/oauth-protected-resource${path}`);
       assert.equal(meta.status, 404, path);
-      await meta.body?.cancel();
+      assertNamesToolsets((await meta.json()).error, path);
     }
+    const bogus = await fetch(`${h.server.url}/mcp/x/bogus,sms%3Asend`, { method: "POST" });
+    const { message } = (await bogus.json()).error;
+    assert.match(message, /^Not a scope: "bogus"\. /, "the wrong scope named, the right one not");
+    // A misspelt path under /mcp/ gets the same directions; any other path does not.
+    assertNamesToolsets((await (await fetch(`${h.server.url}/mcp/read-only`)).json()).error, "");
+    const elsewhere = await fetch(`${h.server.url}/nothing-here`);
+    assert.deepEqual(await elsewhere.json(), {
+      error: { code: "NOT_FOUND", message: "No such route." },
+    });
     // Percent-encoded separators are the same scopes.
     const encoded = await fetch(`${h.server.url}/mcp/x/sms%3Arates%2Cnumbers%3Aread`);
     assert.equal(encoded.status, 401);

@@ -4,7 +4,9 @@
  * test, fake, development tool or benchmark.
  *
  * The import graph comes from `deno info --json`, type-only imports included,
- * over every TypeScript file of the project at once.
+ * over every TypeScript file of the project at once. The MCP endpoint
+ * (`server/mcp.ts` and its parts in `server/mcp/`) stays split: its
+ * functions are measured on Deno's own syntax tree (`Deno.lint.runPlugin`).
  */
 import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
@@ -23,6 +25,13 @@ const LAYERS: Record<string, readonly string[]> = {
   state: ["core"],
   core: [],
 };
+
+/** The MCP endpoint's files: the assembly and its parts. */
+const ENDPOINT = /^server\/mcp(\.ts|\/[^/]+\.ts)$/;
+/** Lines a file of the endpoint may hold: one sitting's reading. */
+const FILE_BUDGET = 250;
+/** Lines a function (declaration, method or closure, nested ones included) may span. */
+const FUNCTION_BUDGET = 60;
 
 /** Folders of tests and tools: they may import anything; nothing of the runtime imports them. */
 const TOOLING = new Set(["testing", "conformance", "reliability", "dev", "bench"]);
@@ -137,6 +146,42 @@ function layerViolations(graph: Map<string, Set<string>>): string[] {
   return wrong;
 }
 
+/** Each function of `source` longer than `budget` lines, as "file:line: N lines". */
+function longFunctions(file: string, source: string, budget: number): string[] {
+  const long: string[] = [];
+  const measure = (node: Deno.lint.Node) => {
+    const [start, end] = node.range;
+    const lines = source.slice(start, end).split("\n").length;
+    const line = source.slice(0, start).split("\n").length;
+    if (lines > budget) long.push(`${file}:${line}: ${lines} lines`);
+  };
+  const plugin: Deno.lint.Plugin = {
+    name: "layout",
+    rules: {
+      "function-length": {
+        create: () => ({
+          FunctionDeclaration: measure,
+          FunctionExpression: measure,
+          ArrowFunctionExpression: measure,
+        }),
+      },
+    },
+  };
+  Deno.lint.runPlugin(plugin, file, source);
+  return long;
+}
+
+/** Files of the endpoint above {@link FILE_BUDGET} lines, and functions above {@link FUNCTION_BUDGET}. */
+function oversized(files: Map<string, string>): string[] {
+  const wrong: string[] = [];
+  for (const [file, source] of files) {
+    const lines = source.trimEnd().split("\n").length;
+    if (lines > FILE_BUDGET) wrong.push(`${file}: ${lines} lines`);
+    wrong.push(...longFunctions(file, source, FUNCTION_BUDGET));
+  }
+  return wrong;
+}
+
 const graph = await projectGraph();
 
 Deno.test("no import cycle among the project's files, type-only imports included", () => {
@@ -167,17 +212,75 @@ Deno.test("the checks report what they exist for: a cycle, an edge upwards, tool
   ]);
 });
 
+Deno.test("the MCP endpoint stays split: small files, no function doing six jobs", async () => {
+  const files = new Map<string, string>();
+  for (const file of graph.keys()) {
+    if (ENDPOINT.test(file) && !isTestCode(file)) {
+      files.set(file, await Deno.readTextFile(`${ROOT}${file}`));
+    }
+  }
+  assert.ok(
+    files.has("server/mcp.ts") && files.size >= 5,
+    `the endpoint's files: ${[...files.keys()]}`,
+  );
+  assert.deepEqual(oversized(files), []);
+});
+
+Deno.test("the size check reports a long file and a long closure, nested or not", () => {
+  const body = (n: number) => Array.from({ length: n }, (_, i) => `  x += ${i};`).join("\n");
+  const long = `let x = 0;\nexport function f() {\n${body(70)}\n}\n`;
+  const nested = `const g = () => {\n  const h = (y: number) => {\n${
+    body(FUNCTION_BUDGET)
+  }\n    return y;\n  };\n  return h;\n};\n`;
+  const fine = `export function k() {\n${body(10)}\n}\n`;
+  assert.deepEqual(
+    oversized(new Map([["a.ts", long], ["b.ts", nested], ["c.ts", fine], ["d.ts", body(300)]])),
+    ["a.ts:2: 72 lines", "b.ts:1: 66 lines", "b.ts:2: 63 lines", "d.ts: 300 lines"],
+  );
+});
+
 Deno.test("main.ts loads no test, fake, development tool or benchmark, and only runtime packages", async () => {
   const info = await denoInfo("main.ts");
   const files = info.modules.map((m) => local(m.specifier)).filter((p) => p !== undefined);
   assert.ok(files.includes("server/app.ts") && files.includes("tools/sms.ts"));
   const tooling = files.filter((f) => TOOLING.has(folderOf(f)) || isTestCode(f));
   assert.deepEqual(tooling, []);
-  // "name@version", or "name@version_peer@version" when an optional peer is present.
-  const packages = Object.keys(info.npmPackages).map((p) => /^(@?[^@]+)@/.exec(p)![1]!).sort();
-  const runtime = Object.values(denoConfig.imports).map((s) => s.slice(4).replace(/@[^@]+$/, ""));
-  for (const name of runtime) assert.ok(packages.includes(name), `${name} is locked`);
+  const packages = packagesOf(info);
+  for (const name of RUNTIME) assert.ok(packages.includes(name), `${name} is locked`);
   assert.ok(packages.length <= 10, `deno.lock holds ${packages.length} packages: ${packages}`);
+});
+
+/** The runtime packages: deno.json's imports, by name. */
+const RUNTIME = Object.values(denoConfig.imports).map((s) => s.slice(4).replace(/@[^@]+$/, ""));
+
+/** Package names of a graph: "name@version", or "name@version_peer@version" with a peer. */
+const packagesOf = (info: Info) =>
+  Object.keys(info.npmPackages).map((p) => /^(@?[^@]+)@/.exec(p)![1]!).sort();
+
+Deno.test("the demo loads the server and the fake only: deno.json's lockfile, no test or dev tool", async () => {
+  // A first `deno task dev` fetches what its configuration locks: deno.json's, not dev.json's.
+  assert.doesNotMatch(denoConfig.tasks.dev, /--config/, "`deno task dev` runs with deno.json");
+  const info = await denoInfo("dev/dev.ts");
+  const files = info.modules.map((m) => local(m.specifier)).filter((p) => p !== undefined);
+  assert.ok(files.includes("server/app.ts") && files.includes("testing/fake/mod.ts"));
+  const tools = files.filter((f) =>
+    isTestCode(f) || ["conformance", "reliability", "bench"].includes(folderOf(f)) ||
+    (folderOf(f) === "dev" && f !== "dev/dev.ts") ||
+    (folderOf(f) === "testing" && !f.startsWith("testing/fake/") && f !== "testing/process.ts")
+  );
+  assert.deepEqual(tools, []);
+  const packages = packagesOf(info);
+  assert.deepEqual(
+    packages.filter((p) => !RUNTIME.includes(p) && p !== "@modelcontextprotocol/core"),
+    [],
+  );
+  assert.ok(packages.length <= 10, `the demo needs ${packages.length} packages: ${packages}`);
+  // And deno.lock, frozen, holds all of them.
+  const cached = await new Deno.Command(Deno.execPath(), {
+    args: ["cache", "--frozen", "dev/dev.ts"],
+    cwd: ROOT,
+  }).output();
+  assert.equal(cached.code, 0, new TextDecoder().decode(cached.stderr));
 });
 
 Deno.test("dev.json repeats deno.json's imports, compiler options and unstable flags exactly", () => {

@@ -37,11 +37,10 @@ import {
 import { Money } from "../money/mod.ts";
 import { HlrBroker, RatesCache } from "../services/mod.ts";
 import {
-  checkSecret,
   isStateUnavailable,
   memoryState,
-  resolveSecret,
   type SharedState,
+  type StateSecrets,
   type Store,
 } from "../state/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
@@ -53,6 +52,7 @@ import { sessions } from "./middleware/session.ts";
 import { SessionCodec } from "./session.ts";
 import { bearerChallenge } from "./challenge.ts";
 import { serveIcon } from "./icon.ts";
+import { billableLeaseMs, logSecrets, verifyStateSecrets } from "./secrets.ts";
 import { createMcpEndpoint, type Exchange } from "./mcp.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import {
@@ -69,7 +69,7 @@ import { originCheck } from "./middleware/origin.ts";
 import { FixedWindowLimiter } from "./middleware/rate_limit.ts";
 import { rpcBody, rpcError } from "./middleware/rpc_body.ts";
 import type { AppEnv } from "./middleware/types.ts";
-import { MCP_ROUTES, TOOLS_HEADER, type Toolset, Toolsets } from "./toolsets.ts";
+import { MCP_ROUTES, noSuchToolset, TOOLS_HEADER, type Toolset, Toolsets } from "./toolsets.ts";
 
 /** What {@link createApp} needs. */
 export interface AppOptions {
@@ -78,15 +78,17 @@ export interface AppOptions {
   logger?: Logger;
   /** State shared between instances (default: in this process). */
   state?: SharedState;
+  /** The master secret, verified against `state` (default: verified on first use). */
+  secrets?: StateSecrets;
 }
 
 /** The assembled application and the state it owns. */
 export interface App {
   fetch: (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   /**
-   * Resolve the shared secret now (it is otherwise resolved on first use):
-   * throws `SecretMismatchError` when another instance sharing the state
-   * database uses a different `STATE_SECRET`.
+   * Verify the master secret now (when not given, it is otherwise verified on
+   * first use): throws `SecretMismatchError` when the state database is used
+   * with another secret.
    */
   ready(): Promise<void>;
   hlr: HlrBroker;
@@ -96,9 +98,6 @@ export interface App {
   store: Store;
   unauthLimiter: FixedWindowLimiter;
 }
-
-/** Longest an HLR lookup waits for its callback (`lookup_hlr`'s `waitSeconds` maximum). */
-const LONGEST_HLR_WAIT_MS = 30_000;
 
 /** Messages one JSON-RPC batch may carry (2025-03-26 and older; later revisions have none). */
 const MAX_BATCH = 10;
@@ -128,6 +127,9 @@ const MCP_CORS = {
   maxAge: 86400,
 };
 
+/** RFC 9728 metadata lives at this prefix + the resource's path. */
+const WELL_KNOWN = "/.well-known/oauth-protected-resource";
+
 /** The request's path exactly as sent (not percent-decoded): a toolset's `resource` is that URL. */
 function rawPath(c: Context): string {
   return rawPathOf(c.req.url);
@@ -154,6 +156,16 @@ export function createApp(options: AppOptions): App {
     baseUrl: config.vertexApiUrl,
     timeoutMs: config.upstreamTimeoutMs,
     userAgent: `${SERVER_NAME}/${VERSION}`,
+    // The cause also reaches the request's log line, through the call's `observe` (dispatch).
+    onFailure: (failure) => {
+      logger.debug("upstream failure", {
+        request_id: failure.requestId,
+        route: failure.route,
+        attempt: failure.attempt,
+        upstream_error: failure.cause,
+        detail: failure.detail,
+      });
+    },
   });
   const rates = new RatesCache({ ttlSeconds: config.ratesCacheTtlSeconds });
   const publicHost = new URL(config.publicUrl).hostname;
@@ -163,16 +175,28 @@ export function createApp(options: AppOptions): App {
   const vouched = new VouchedTokens();
 
   const state = options.state ?? memoryState();
-  // Resolved on first use (one read of the shared state at most); every key of the guards
-  // derives from it. Instances sharing state must hold the same secret: a mismatch refuses
-  // every guard (and `main.ts` refuses to start).
-  const secret = memo(async () => {
-    const { secret, origin } = await resolveSecret(config.stateSecret, state.vault);
-    if (state.vault) await checkSecret(state.vault, secret);
-    logger.info("state secret", { origin });
-    return secret;
+  // Verified before listening (`main.ts`), else on first use: every key derives from it, and
+  // a secret the state database does not know refuses every guard (`server/secrets.ts`).
+  const given = options.secrets;
+  if (given) logSecrets(given, state, logger);
+  const secrets = given ? () => Promise.resolve(given) : memo(async () => {
+    const verified = await verifyStateSecrets(config, state);
+    logSecrets(verified, state, logger);
+    return verified;
   });
+  const secret = async () => (await secrets()).current;
+  /** The previous secret while records made under it may be live (a rotation), else undefined. */
+  const previousSecret = async () => {
+    const previous = (await secrets()).previous;
+    return previous && Date.now() < previous.until ? previous.secret : undefined;
+  };
   const principal = createPrincipalHasher(deriveKey(secret, "principal"));
+  const previousHasher = memo(async () => {
+    const previous = (await secrets()).previous;
+    return previous ? createPrincipalHasher(deriveKey(previous.secret, "principal")) : undefined;
+  });
+  const previousPrincipal = async (token: string) =>
+    await previousSecret() ? (await previousHasher())?.(token) : undefined;
   const hlrSeal = deriveKey(secret, "hlr-seal");
   const hlrName = deriveKey(secret, "hlr-id");
   const hlr = new HlrBroker({
@@ -184,6 +208,7 @@ export function createApp(options: AppOptions): App {
   const money = new Money({
     store,
     secret,
+    previousSecret,
     limits: {
       sendsPerMinute: config.smsSendsPerMinute,
       recipientsPerHour: config.smsRecipientsPerHour,
@@ -191,8 +216,7 @@ export function createApp(options: AppOptions): App {
       pinTextsPerHour: config.pinTextsPerHour,
     },
     confirmation: config.smsConfirmation,
-    // A billable call is one upstream call, plus the callback wait for HLR, plus slack.
-    leaseMs: config.upstreamTimeoutMs + LONGEST_HLR_WAIT_MS + 30_000,
+    leaseMs: billableLeaseMs(config),
     testMode: config.smsTestMode,
   });
 
@@ -262,8 +286,14 @@ export function createApp(options: AppOptions): App {
       };
     },
   };
-  const notFound = (c: Context<AppEnv>) =>
-    c.json({ error: { code: "NOT_FOUND", message: "No such route." } }, 404);
+  /** 404; under `/mcp/` (or its metadata URL), naming the toolset URLs and the scopes. */
+  const notFound = (c: Context<AppEnv>) => {
+    const path = rawPath(c);
+    const message = noSuchToolset(
+      path.startsWith(WELL_KNOWN) ? path.slice(WELL_KNOWN.length) : path,
+    );
+    return c.json({ error: { code: "NOT_FOUND", message: message ?? "No such route." } }, 404);
+  };
 
   const app = new Hono<AppEnv>();
   app.use(
@@ -298,7 +328,6 @@ export function createApp(options: AppOptions): App {
   app.get(ICON_PATH, serveIcon);
 
   const discovery = cors({ origin: "*", allowMethods: ["GET", "OPTIONS"] });
-  const WELL_KNOWN = "/.well-known/oauth-protected-resource";
   // The bare URL is /mcp's (clients differ in which they try); each MCP path has its own.
   for (const [route, path] of [[WELL_KNOWN, "/mcp"], ...MCP_ROUTES.map((r) => [WELL_KNOWN + r])]) {
     app.use(route as string, discovery);
@@ -331,6 +360,7 @@ export function createApp(options: AppOptions): App {
       trustProxy: config.trustProxy,
       links,
       principal,
+      previousPrincipal,
       vouched,
     }),
     postOnly(challenge),

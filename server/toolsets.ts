@@ -114,6 +114,37 @@ export function parseScopeList(path: string): Set<Scope> | undefined {
   return new Set(names as Scope[]);
 }
 
+/**
+ * The answer to a path under `/mcp/` that serves no toolset (an unknown or
+ * empty scope in `/mcp/x/…`, a misspelt `/mcp/readonly`), or `undefined` for a
+ * path outside `/mcp/`: what is wrong, the URL forms, and the scopes.
+ */
+export function noSuchToolset(path: string): string | undefined {
+  if (!path.startsWith("/mcp/")) return undefined;
+  const list = /^\/mcp\/x\/([^/]*)$/.exec(path)?.[1];
+  let what = "No toolset at this path.";
+  if (list !== undefined) {
+    const unknown = safeDecode(list).split(",").filter((s) =>
+      s !== "" && !Object.hasOwn(SCOPES, s)
+    );
+    what = unknown.length === 0
+      ? "The scope list of /mcp/x/ is empty or has an empty entry."
+      : `Not a scope: ${
+        unknown.slice(0, 3).map((s) => JSON.stringify(s.slice(0, 32))).join(", ")
+      }.`;
+  }
+  return `${what} MCP URLs: /mcp (every tool), /mcp/readonly (the read-only tools), ` +
+    `/mcp/x/{scope}[,{scope}...] (the tools of those scopes). Scopes: ${ALL_SCOPES.join(", ")}.`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** The names of an `X-MCP-Tools` header (empty: no header, or nothing in it). */
 export function parseToolList(header: string | undefined | null): string[] {
   if (!header) return [];

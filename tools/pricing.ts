@@ -63,10 +63,29 @@ export async function quoteSms(
   }
   const costMicros = highest === null ? null : highest * sms.parts;
   return {
-    country: countries.length === 1 ? countries[0]! : null,
+    country: soleCountry(countries),
     rateEur,
     rateMicros: highest,
     costEur: costMicros === null ? null : formatEur(costMicros),
     costMicros,
   };
+}
+
+/**
+ * The quote of a caller that may not read rates: no price, but the country,
+ * which comes from the number, not from the price list.
+ */
+export async function unpricedQuote(sms: { to: string; correctBy?: string }): Promise<SmsQuote> {
+  return {
+    country: soleCountry(await destinationsOf(sms.to, sms.correctBy)),
+    rateEur: null,
+    rateMicros: null,
+    costEur: null,
+    costMicros: null,
+  };
+}
+
+/** The destination country when there is exactly one candidate, else null. */
+function soleCountry(countries: readonly string[]): string | null {
+  return countries.length === 1 ? countries[0]! : null;
 }

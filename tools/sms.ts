@@ -4,7 +4,7 @@ import { quoteLine } from "../core/confine.ts";
 import { ServiceError } from "../core/errors.ts";
 import type { SmsQuote } from "../money/mod.ts";
 import { defineTool } from "./define.ts";
-import { quoteSms } from "./pricing.ts";
+import { quoteSms, unpricedQuote } from "./pricing.ts";
 import { countParts, encodingFor, firstNonGsm } from "./sms_encoding.ts";
 import { country, E164, idempotencyKey, upstreamDigits } from "./schemas.ts";
 
@@ -147,15 +147,6 @@ const NOT_SENT_NOTES = {
     "The approval expired before it was used. Nothing was sent; ask the user whether to try again.",
 } as const;
 
-/** A quote without a price. */
-const UNPRICED: SmsQuote = {
-  country: null,
-  rateEur: null,
-  rateMicros: null,
-  costEur: null,
-  costMicros: null,
-};
-
 /**
  * The confirmation question: recipient, sender, the whole text (on one line,
  * every line break, control and bidirectional character escaped, so the text
@@ -220,9 +211,12 @@ export const sendSms = defineTool({
     const parts = countParts(args.message, encoding);
     const quote = () => quoteSms(ctx, { to: args.to, correctBy: args.correctBy, parts });
     if (dryRun) {
-      // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
+      // A token that may not read rates still gets its quote, unpriced but with the number's
+      // country (and a confirmation token).
       const q = await quote().catch((thrown) => {
-        if (thrown instanceof ServiceError && thrown.facts.requiredScope) return UNPRICED;
+        if (thrown instanceof ServiceError && thrown.facts.requiredScope) {
+          return unpricedQuote({ to: args.to, correctBy: args.correctBy });
+        }
         throw thrown;
       });
       const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms", args);

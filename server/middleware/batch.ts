@@ -3,7 +3,7 @@
  * under that revision or a later one (its `MCP-Protocol-Version` header) is
  * refused; under 2025-03-26 and older, which allow them, a batch is bounded.
  * (Its calls then run one at a time, and stop reaching VertexSMS at the first
- * rejected token: see `server/mcp.ts`.)
+ * rejected token: see `server/mcp/dispatch.ts`.)
  */
 import type { MiddlewareHandler } from "hono";
 import { rpcError } from "./rpc_body.ts";
