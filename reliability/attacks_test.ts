@@ -358,10 +358,21 @@ Deno.test("80 concurrent calls with made-up tokens from one address: at most the
     const upstream = h.fake.requests.filter((r) => r.token?.startsWith("concurrent-madeup-"));
     assert.equal(upstream.length, 60, "each call took its place before VertexSMS was asked");
     assert.equal(statuses.filter((s) => s === 429).length, 20);
+    // A real token new to the server, 100 calls at once from another address: the first asks
+    // VertexSMS, the others wait for its verdict, then all pass.
+    const burst = await Promise.all(Array.from({ length: 100 }, async () => {
+      const res = await legacyCall(h.mcpUrl, "get_operator", { operatorId: 493 }, {
+        ...AUTH,
+        "X-Forwarded-For": "198.51.100.20",
+      });
+      await res.body?.cancel();
+      return res.status;
+    }));
+    assert.equal(burst.filter((s) => s === 200).length, 100);
     console.log(
       `figure attack: 80 concurrent calls with made-up tokens from one address (limit 60/min) → ` +
         `${upstream.length} reached VertexSMS, ${statuses.filter((s) => s === 429).length} ` +
-        "answered 429",
+        "answered 429; 100 concurrent calls with a real token new to the server → 100 answered",
     );
   } finally {
     await h.close();

@@ -55,13 +55,8 @@ import { serveIcon } from "./icon.ts";
 import { billableLeaseMs, logSecrets, verifyStateSecrets } from "./secrets.ts";
 import { createMcpEndpoint, type Exchange } from "./mcp.ts";
 import { accessLog } from "./middleware/access_log.ts";
-import {
-  bearerToken,
-  type ChallengeOptions,
-  postOnly,
-  requireToken,
-  VouchedTokens,
-} from "./middleware/auth.ts";
+import { VouchedTokens } from "./middleware/admission.ts";
+import { bearerToken, type ChallengeOptions, postOnly, requireToken } from "./middleware/auth.ts";
 import { batchPolicy } from "./middleware/batch.ts";
 import { clientIp } from "./middleware/client_ip.ts";
 import { errorResponse } from "./middleware/error_response.ts";
@@ -386,6 +381,7 @@ export function createApp(options: AppOptions): App {
       idempotencyKey: c.req.header("idempotency-key"),
       toolset: set,
       session: c.get("session"),
+      onTokenVerdict: c.get("onTokenVerdict"),
     };
     const response = await endpoint(c.req.raw, c.get("rpc").body, exchange);
     c.set("tokenVerdict", exchange.tokenVerdict);
