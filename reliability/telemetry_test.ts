@@ -123,7 +123,7 @@ async function exportedRun(
 Deno.test("OpenTelemetry: request and upstream spans carry tool, status and error code, never secrets", async () => {
   const message = "Telemetry canary text 7fq2";
   const phone = "+37069555555";
-  const { exports, spans, fake } = await exportedRun({}, async (base) => {
+  const { exports, spans, fake } = await exportedRun({}, async (base, vertex) => {
     const mcp = `${base}/mcp`;
     const auth = { Authorization: `Bearer ${DEMO_TOKENS.full}` };
     const calls = [
@@ -136,6 +136,9 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
       assert.equal(res.status, 200);
       await res.body?.cancel();
     }
+    // The send's delivery report reaches the server before it stops.
+    while (vertex.reports.length === 0) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(vertex.reports[0]!.status, 200);
   });
 
   const requestSpan = (tool: string) => {
@@ -187,10 +190,22 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
   assert.equal(callback.attrs["http.route"], "/callbacks/hlr/:id");
   assert.equal(callback.attrs["url.path"], "/callbacks/hlr/:id", "Deno's own attribute, rewritten");
 
+  // So does a delivery report's, never its capability (Deno's own `url.full` included).
+  const dlrUrl = (fake.requests.find((r) => r.path === "/sms")?.body as { dlrUrl?: string })
+    ?.dlrUrl;
+  const capability = dlrUrl?.split("/").pop();
+  assert.ok(capability, "the send gave VertexSMS a delivery-report URL");
+  const report = spans.find((s) => s.name === "POST /callbacks/dlr/:capability");
+  assert.ok(report, "the report's request span is named after its route");
+  assert.equal(report.attrs["http.route"], "/callbacks/dlr/:capability");
+  assert.equal(report.attrs["url.path"], "/callbacks/dlr/:capability");
+
   // Nothing exported — spans, console logs, metrics — holds a secret.
   assert.ok(exports.some((e) => e.path === "/v1/logs"), "the log lines are exported too");
   const everything = exports.map((e) => e.body).join("\n");
-  for (const secret of [DEMO_TOKENS.full, message, phone.slice(1), "Bearer", callbackId]) {
+  for (
+    const secret of [DEMO_TOKENS.full, message, phone.slice(1), "Bearer", callbackId, capability]
+  ) {
     assert.ok(!everything.includes(secret), `exported telemetry contains ${secret}`);
   }
 });

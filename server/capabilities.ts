@@ -11,11 +11,12 @@
  * - exported telemetry: the request span is named after the route, and the
  *   URL attributes Deno records itself are rewritten before they are
  *   recorded ({@link scrubSpanUrl}, installed by `core/telemetry.ts`);
- * - CORS: none. A preflight is answered `204` with `Allow` and no
- *   `Access-Control-Allow-*`, and no answer carries one, so no other origin
- *   can read them;
+ * - CORS: none. No answer carries `Access-Control-Allow-*` (a preflight
+ *   finds no route: 404), so no other origin can read them;
  * - bodies: at most {@link MAX_CAPABILITY_BODY_BYTES}, refused with 413 from
- *   `Content-Length` before reading, or while reading a chunked body.
+ *   `Content-Length` before reading, or while reading a chunked body; a route
+ *   that opens its capability before it reads (delivery reports: an unknown
+ *   one is a 404 whatever the body) reads with that same bound itself.
  *
  * A capability is 256 random bits (43 base64url characters) or longer. The
  * state keeps only keyed hashes of them (`money/approvals.ts`,
@@ -33,15 +34,18 @@ export interface CapabilityRoute {
   stem: string;
   /** The route as logs and spans name it. */
   route: string;
-  /** The methods it serves (besides the preflight). */
-  methods: readonly string[];
+  /**
+   * The route checks its capability before it reads the body, which it reads
+   * itself at most {@link MAX_CAPABILITY_BODY_BYTES} long (413 beyond).
+   */
+  readsAfterCheck?: true;
 }
 
 /** Every capability route of this server (a new one is one more entry). */
 export const CAPABILITY_ROUTES: readonly CapabilityRoute[] = [
-  { stem: "/approvals", route: "/approvals/:id", methods: ["GET", "POST"] },
-  { stem: "/callbacks/hlr", route: "/callbacks/hlr/:id", methods: ["POST"] },
-  { stem: "/callbacks/dlr", route: "/callbacks/dlr/:capability", methods: ["POST"] },
+  { stem: "/approvals", route: "/approvals/:id" },
+  { stem: "/callbacks/hlr", route: "/callbacks/hlr/:id" },
+  { stem: "/callbacks/dlr", route: "/callbacks/dlr/:capability", readsAfterCheck: true },
 ];
 
 /** Largest body a capability route reads (`http.md`: 16 KiB). */
@@ -114,8 +118,8 @@ export function rawPathOf(url: string): string {
 
 /**
  * In front of every route: for a capability path, name the span after its
- * route, answer the preflight without CORS, bound the body, and make sure no
- * answer carries `Access-Control-Allow-Origin`.
+ * route, bound the body, and make sure no answer carries
+ * `Access-Control-Allow-Origin`.
  */
 export function capabilityGuard(logger: Logger): MiddlewareHandler<AppEnv> {
   const limit = bodyLimit({
@@ -134,13 +138,7 @@ export function capabilityGuard(logger: Logger): MiddlewareHandler<AppEnv> {
           "exported; turn OpenTelemetry off (OTEL_DENO=false) until it is fixed",
       });
     }
-    if (c.req.method === "OPTIONS") {
-      return c.body(null, 204, {
-        Allow: [...capability.methods, "OPTIONS"].join(", "),
-        "Cache-Control": "no-store",
-      });
-    }
-    const refused = await limit(c, next);
+    const refused = capability.readsAfterCheck ? await next() : await limit(c, next);
     if (refused) return refused;
     c.res.headers.delete("Access-Control-Allow-Origin");
   };

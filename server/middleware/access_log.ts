@@ -12,7 +12,7 @@ import type { AppEnv } from "./types.ts";
  * `capabilities.ts`); another route with parameters as its pattern; any
  * other path as it came, truncated, with capability-long runs cut.
  */
-function loggedPath(c: Context<AppEnv>): string {
+export function loggedPath(c: Context<AppEnv>): string {
   const path = rawPathOf(c.req.url);
   const capability = capabilityOf(path);
   if (capability) return capability.route;
