@@ -6,10 +6,6 @@ import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url);
 
-// A page another engineer is writing in parallel (issue 21): links to it are allowed before it
-// lands. Remove the entry once the page is on main.
-const PENDING = new Set(["docs/security.md"]);
-
 /** README.md and every Markdown page under docs/, as repository paths. */
 async function documents(): Promise<string[]> {
   const docs: string[] = [];
@@ -119,7 +115,7 @@ Deno.test("every relative link in the README and docs/ resolves", async () => {
         ? decodeURIComponent(new URL(file, new URL(page, ROOT)).pathname)
           .slice(decodeURIComponent(ROOT.pathname).length)
         : page;
-      if (PENDING.has(path) && !(await exists(path))) continue;
+
       if (!(await exists(path))) {
         broken.push(`${page}: ${target} (no such file)`);
       } else if (fragment && path.endsWith(".md") && !(await anchorsOf(path)).has(fragment)) {
