@@ -9,10 +9,11 @@
  *    page's form value) changes nothing;
  * 2. the MCP Apps review card, rendered by a stand-in host (a sandboxed
  *    iframe speaking the extension's postMessage JSON-RPC, relaying the card's
- *    `tools/call` to the server): Chromium clicks the card's Approve and the
- *    card sends through the host, once;
- * 3. the same card for a `send_sms_batch`: it shows the count and countries,
- *    and one click sends once per recipient.
+ *    `tools/call` to the server and opening the pages it asks for with
+ *    `ui/open-link`): Chromium clicks the card's "Open the approval page",
+ *    approves on that page, and the card's waiting call sends, once;
+ * 3. the same card for a `send_sms_batch`: it shows the count, the countries
+ *    and every number, and one approval sends once per recipient.
  *
  * Screenshots of the page and the card go to `SCREENSHOT_DIR` (default: a
  * temp directory); the README shows them. Exits 0 on success, 1 on failure.
@@ -31,7 +32,7 @@ const SMS = {
   message: "Your table for two at 19:30 is confirmed. Reply STOP to opt out.",
 };
 
-/** A 2026-07-28 `tools/call` with the demo token. */
+/** A 2026-07-28 `tools/call` (of `send_sms` unless named) with the demo token. */
 async function callTool(mcpUrl: string, args: Record<string, unknown>, name = "send_sms") {
   const res = await fetch(mcpUrl, {
     method: "POST",
@@ -64,7 +65,8 @@ async function callTool(mcpUrl: string, args: Record<string, unknown>, name = "s
 /**
  * The stand-in host: a page holding the card in a sandboxed iframe (its CSP
  * from the resource's `_meta.ui.csp`), answering `ui/initialize`, sending the
- * tool's input and result, and relaying the card's `tools/call` to `/relay`.
+ * tool's input and result, relaying the card's `tools/call` to `/relay` and
+ * its `ui/open-link` to `/open`.
  */
 function hostPage(card: string, csp: string, input: unknown, result: unknown): string {
   const srcdoc = card.replace(
@@ -94,6 +96,9 @@ window.addEventListener("message", async (event) => {
   } else if (m.method === "tools/call") {
     const res = await fetch("/relay", { method: "POST", body: JSON.stringify(m.params) });
     reply({ result: await res.json() });
+  } else if (m.method === "ui/open-link") {
+    await fetch("/open", { method: "POST", body: m.params.url });
+    reply({ result: {} });
   } else if (m.method === "ui/notifications/size-changed") {
     frame.style.height = Math.min(800, m.params.height + 20) + "px";
   }
@@ -157,7 +162,7 @@ async function run(shots: string): Promise<void> {
 
     // 2. The review card in a stand-in host.
     const card = readReviewCard(server.url).contents[0]!;
-    const allowed = card._meta.ui.csp.connectDomains.join(" ");
+    const allowed = card._meta.ui.csp.connectDomains.join(" ") || "'none'";
     const csp =
       `default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ${allowed}`;
     const cardArgs = { ...SMS, message: "Approved from the review card." };
@@ -165,10 +170,18 @@ async function run(shots: string): Promise<void> {
       args: cardArgs as Record<string, unknown>,
       result: await callTool(mcpUrl, cardArgs),
     };
+    const result = shown.result;
+    let opened: (url: string) => void = () => {};
+    let toOpen = new Promise<string>((resolve) => opened = resolve);
     host = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-      if (new URL(req.url).pathname === "/relay") {
+      const path = new URL(req.url).pathname;
+      if (path === "/relay") {
         const { name, arguments: args } = await req.json();
         return Response.json(await callTool(mcpUrl, args, name));
+      }
+      if (path === "/open") {
+        opened(await req.text());
+        return new Response(null, { status: 204 });
       }
       return new Response(hostPage(card.text, csp, shown.args, shown.result), {
         headers: { "Content-Type": "text/html; charset=utf-8" },
@@ -177,13 +190,24 @@ async function run(shots: string): Promise<void> {
     const hostUrl = `http://127.0.0.1:${(host.addr as Deno.NetAddr).port}/`;
     await page.goto(hostUrl);
     const frame = page.frameLocator("#card");
-    await frame.getByText("Not sent: approve or decline.").waitFor();
+    await frame.getByText("Not sent: a person must approve it on the approval page first.")
+      .waitFor();
     await frame.getByText(cardArgs.message).waitFor();
     await page.screenshot({ path: `${shots}/review-card.png` });
-    await frame.getByRole("button", { name: "Approve and send" }).click();
+    await frame.getByRole("button", { name: "Open the approval page" }).click();
+    const link = await toOpen;
+    assert.equal(link, result.structuredContent.approval_url, "the card opened the approval page");
+    await frame.getByText(/waiting for your decision/).waitFor();
+    assert.equal(fake.count("POST /sms"), 1, "nothing sent before the person decides");
+    const approvalPage = await browser.browser.newPage();
+    await approvalPage.goto(link);
+    await approvalPage.getByRole("button", { name: "Approve and send" }).click();
+    await approvalPage.getByText("Approved. Go back to your assistant").waitFor();
     await frame.getByText(/^Sent, message id \d+/).waitFor();
     assert.equal(fake.count("POST /sms"), 2);
-    console.log("review card: approved in the card, sent once through the host");
+    console.log(
+      "review card: opened the approval page, approved there, sent once through the host",
+    );
 
     // 3. The card for a batch: one approval, one SMS per recipient.
     const batchArgs = {
@@ -192,14 +216,21 @@ async function run(shots: string): Promise<void> {
       message: "The office is closed today.",
     };
     shown = { args: batchArgs, result: await callTool(mcpUrl, batchArgs, "send_sms_batch") };
+    toOpen = new Promise<string>((resolve) => opened = resolve);
     await page.goto(hostUrl);
     await frame.getByText("3 recipients (LT 2, DE 1)", { exact: false }).waitFor();
     await frame.getByText("1 per message (GSM-7), 3 in all").waitFor();
+    await frame.getByText("about €0.2894 in all").waitFor();
     await page.screenshot({ path: `${shots}/review-card-batch.png` });
-    await frame.getByRole("button", { name: "Approve and send" }).click();
+    await frame.getByRole("button", { name: "Open the approval page" }).click();
+    const batchPage = await browser.browser.newPage();
+    await batchPage.goto(await toOpen);
+    await batchPage.getByText("LT: 2 (about €0.10), DE: 1 (about €0.1894)").waitFor();
+    await batchPage.screenshot({ path: `${shots}/approval-page-batch.png`, fullPage: true });
+    await batchPage.getByRole("button", { name: "Approve and send" }).click();
     await frame.getByText("Sent to 3 of 3 recipients.").waitFor();
     assert.equal(fake.count("POST /sms"), 5);
-    console.log("review card: a batch approved in the card, sent once per recipient");
+    console.log("review card: a batch approved on its one page, sent once per recipient");
   } finally {
     await browser?.close();
     await host?.shutdown();

@@ -41,6 +41,17 @@ export const RESUMED: Authorized<never> = { spend: () => Promise.resolve() };
 interface Progress {
   batchId: string;
   outcomes: (RecipientOutcome | null)[];
+  /** The test mode (`SMS_TEST_MODE`) it was authorized and started in. */
+  mode: string;
+}
+
+/**
+ * Whether a stopped batch may go on without being confirmed again: only in
+ * the test mode it was authorized in (a simulated batch's approval never
+ * sends for real, nor the other way round).
+ */
+export function resumableIn(progress: object, mode: string): boolean {
+  return (progress as Partial<Progress>).mode === mode;
 }
 
 /** What a run needs besides the call. */
@@ -51,13 +62,15 @@ export interface RunOptions {
   progress: object | null;
   /** Whether the call has an idempotency key (a retry under it sends only the rest). */
   keyed: boolean;
+  /** The server's test mode, kept with a stopped batch's progress. */
+  mode: string;
 }
 
 /** Count, then send every recipient not sent yet; the result, or {@link Stopped}. */
 export async function runBatch<T>(
   ctx: GuardContext,
   call: BatchCall<T>,
-  { limits, authorized, progress, keyed }: RunOptions,
+  { limits, authorized, progress, keyed, mode }: RunOptions,
 ): Promise<T> {
   const earlier = progress as Progress | null;
   const batchId = earlier?.batchId ?? base64url(randomBytes(12));
@@ -122,7 +135,7 @@ export async function runBatch<T>(
   const left = outcomes.filter((o) => o === null).length;
   if (left === 0) return await call.result(batchId, outcomes as RecipientOutcome[]);
   const done = outcomes.length - left;
-  const kept: Progress | null = done > 0 ? { batchId, outcomes } : null;
+  const kept: Progress | null = done > 0 ? { batchId, outcomes, mode } : null;
   throw new Stopped(stopped(stop, done, outcomes.length, keyed), kept);
 }
 

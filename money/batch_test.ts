@@ -225,3 +225,24 @@ Deno.test("sendBatch: a batch's claim lasts one lease plus a call per further wa
   );
   assert.equal(seen.tried, 0, "never sent again");
 });
+
+Deno.test("sendBatch: a batch stopped in test mode is never finished for real without a new approval", async () => {
+  const store = new MemoryStore();
+  let rejecting = true;
+  const { seen, send } = upstream((_, n) => (rejecting && n > 3 ? rejected() : null));
+  const call = batchCall(TO, send, { idempotencyKey: "sandbox" });
+  const simulated = money({ store, testMode: "delivered" });
+  await assert.rejects(() => simulated.sendBatch(ctx(), call), { code: "AUTH_INVALID" });
+  assert.equal(seen.sent.length, 3);
+  rejecting = false;
+  // The same key on a server sending for real (policy require): asked anew, nothing sent.
+  const real = money({ store, confirmation: "require" });
+  const asked = await real.sendBatch(ctx(), call) as { status: string };
+  assert.equal(asked.status, "approval_required");
+  assert.equal(seen.sent.length, 3);
+  // In its own mode it goes on without asking, and sends only the rest.
+  const again = money({ store, testMode: "delivered", confirmation: "require" });
+  const out = await again.sendBatch(ctx(), call) as Batch;
+  assert.equal(out.outcomes.length, 12);
+  assert.deepEqual(seen.sent.toSorted((a, b) => a - b), TO.map((_, i) => i));
+});

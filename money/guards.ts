@@ -23,7 +23,7 @@
  * HTTP or MCP. State lives in a shared `Store` (Deno KV across instances, or
  * bounded memory).
  */
-import type { ConfirmationPolicy } from "../core/config.ts";
+import type { ConfirmationPolicy, SmsTestMode } from "../core/config.ts";
 import { asServiceError, ServiceError } from "../core/errors.ts";
 import { memo, type SecretSource } from "../core/keys.ts";
 import { sleep } from "../core/sleep.ts";
@@ -32,7 +32,7 @@ import { Approvals } from "./approvals.ts";
 import { Confirmations } from "./confirmation.ts";
 import { keyedDigest } from "./digest.ts";
 import { Idempotency, Stopped } from "./idempotency.ts";
-import { type Authorized, BATCH_IN_FLIGHT, RESUMED, runBatch } from "./batch.ts";
+import { type Authorized, BATCH_IN_FLIGHT, resumableIn, RESUMED, runBatch } from "./batch.ts";
 import { costsForCap, Limits, type SendLimits } from "./limits.ts";
 import { asUnknownOutcome, definitelyNotBilled } from "./outcome.ts";
 import type {
@@ -72,6 +72,12 @@ export interface MoneyOptions {
   callMs?: number;
   /** Poll interval while waiting for a duplicate on another instance (default 100 ms). */
   pollMs?: number;
+  /**
+   * `SMS_TEST_MODE` (default `off`). Approvals, in-band answers and
+   * confirmation tokens are bound to it: one given for a simulated send never
+   * authorises a real one, on another instance or after a restart.
+   */
+  testMode?: SmsTestMode;
   now?: () => number;
 }
 
@@ -84,12 +90,14 @@ export class Money implements MoneyGuards {
   readonly #policy: ConfirmationPolicy;
   readonly #leaseMs: number;
   readonly #callMs: number;
+  readonly #testMode: SmsTestMode;
   readonly #backend: string;
 
   constructor(options: MoneyOptions) {
     const now = options.now ?? Date.now;
     const digest = keyedDigest(options.secret);
     const { store, secret } = options;
+    const mode = options.testMode ?? "off";
     this.#idempotency = new Idempotency({
       store,
       secret,
@@ -99,12 +107,13 @@ export class Money implements MoneyGuards {
       pollMs: options.pollMs ?? 100,
       now,
     });
-    this.#confirmations = new Confirmations({ store, secret, digest, now });
+    this.#confirmations = new Confirmations({ store, secret, digest, now, mode });
     this.#limits = new Limits({ store, digest, limits: options.limits, now });
-    this.#approvals = new Approvals({ store, secret, now });
+    this.#approvals = new Approvals({ store, secret, now, mode });
     this.#policy = options.confirmation;
     this.#leaseMs = options.leaseMs;
     this.#callMs = options.callMs ?? options.leaseMs;
+    this.#testMode = mode;
     this.#backend = BACKEND_NAMES[store.kind];
   }
 
@@ -185,11 +194,12 @@ export class Money implements MoneyGuards {
     const waves = Math.ceil(call.recipients.length / BATCH_IN_FLIGHT);
     const slot = await this.#slotOf(ctx, call, this.#leaseMs + (waves - 1) * this.#callMs);
     // 1. A repeat of a finished batch answers at once; one stopped early (its progress kept)
-    //    was authorized already: only its unsent recipients are left to send.
+    //    was authorized already, in this test mode: only its unsent recipients are left to send.
     let earlier = slot ? await this.#idempotency.resolve(ctx, slot, false) : null;
     if (earlier && "output" in earlier) return earlier.output as T;
+    const resumed = earlier !== null && resumableIn(earlier.partial, this.#testMode);
     // 2. One confirmation for the whole batch.
-    const authorized = earlier ? RESUMED : await this.#authorize(ctx, call);
+    const authorized = resumed ? RESUMED : await this.#authorize(ctx, call);
     if ("result" in authorized) return authorized.result;
     const run = (progress: object | null) =>
       runBatch(ctx, call, {
@@ -197,6 +207,7 @@ export class Money implements MoneyGuards {
         authorized,
         progress,
         keyed: slot !== undefined,
+        mode: this.#testMode,
       });
     if (!slot) {
       // Nothing to keep a stopped batch's progress in: its error is the answer.
@@ -300,6 +311,14 @@ export class Money implements MoneyGuards {
           return call.notSent("expired");
         case "used":
           throw approvalUsed(call.tool);
+        case "other_mode":
+          throw approvalRefused(
+            this.#testMode !== "off"
+              ? "was given for a real send, and this server runs in SMS test mode: it only " +
+                `simulates sends. Call ${call.tool} without approvalId to ask for a new approval.`
+              : "was given in SMS test mode, for a simulated send; this server sends real SMS. " +
+                `Call ${call.tool} without approvalId to ask for a new approval of a real send.`,
+          );
         case "mismatch":
           throw approvalRefused(
             "was given for other arguments or another token. Send exactly what was approved, " +

@@ -5,6 +5,7 @@
  * (the guards' `sendBatch`, `money/batch.ts`).
  */
 import { z } from "zod";
+import { quoteLine } from "../core/confine.ts";
 import { formatEur } from "../core/eur.ts";
 import { memo } from "../core/keys.ts";
 import type {
@@ -128,6 +129,7 @@ const NotSent = notSentResult({ count: z.number().int().min(1) });
 
 const ApprovalRequired = approvalRequiredResult("batch", {
   count: z.number().int().min(1),
+  countries: z.array(Country).describe("empty when the price list could not be read"),
   parts_per_message: z.number().int().min(1),
   encoding: encodingName,
 });
@@ -157,6 +159,16 @@ function byCountry(quotes: readonly SmsQuote[]): CountryShare[] {
     groups.set(id, group);
   }
   return [...groups.values()];
+}
+
+/** The recipients per country (and rate), as results list them. */
+function countriesOf(quotes: readonly SmsQuote[]) {
+  return byCountry(quotes).map((s) => ({
+    country: s.country,
+    recipients: s.recipients,
+    rate_eur: s.rateEur,
+    cost_eur: eur(s.costMicros),
+  }));
 }
 
 /** The sum of estimates, or null when one is unknown. */
@@ -196,7 +208,7 @@ function question(
     `Countries: ${shares ? countryLine(shares) : "unknown (the price list could not be read)"}`,
     `To: ${input.to.join(", ")}`,
     `From: ${input.from}`,
-    `Text: ${JSON.stringify(input.message)}`,
+    `Text: ${quoteLine(input.message)}`,
     `Parts: ${parts} per message (${encoding}), ${parts * n} in all` +
     (input.scheduled ? `, scheduled for ${input.scheduled}` : ""),
     `Estimated cost: ${
@@ -279,12 +291,7 @@ async function dryRun(ctx: ToolContext, { args, parts, encoding, marked }: Prepa
     count: args.to.length,
     parts_per_message: parts,
     encoding,
-    countries: byCountry(quotes).map((s) => ({
-      country: s.country,
-      recipients: s.recipients,
-      rate_eur: s.rateEur,
-      cost_eur: eur(s.costMicros),
-    })),
+    countries: countriesOf(quotes),
     estimated_cost_eur: eur(total(quotes.map((q) => q.costMicros))),
     confirmation_token: confirmation.token,
     confirmation_expires_in_seconds: confirmation.expiresInSeconds,
@@ -427,6 +434,7 @@ export const sendSmsBatch = defineTool({
         approval_url: approvalUrl(ctx, approval.id),
         expires_in_seconds: approval.expiresInSeconds,
         count: n,
+        countries: q ? countriesOf(q.recipients) : [],
         parts_per_message: parts,
         encoding,
         estimated_cost_eur: q ? eur(total(q.recipients.map((r) => r.costMicros))) : null,
