@@ -45,6 +45,11 @@ if (import.meta.main) {
     () => startServer({ env, tools: TOOLS, logger, state, secrets }),
     closeState,
   );
+  // The consent key opens with this secret (and moves to it during a rotation) before work.
+  await orRefuse(() => server.app.ready(), async () => {
+    await server.shutdown();
+    await closeState();
+  });
   logger.info("listening", {
     address: `${server.addr.hostname}:${server.addr.port}`,
     public_url: server.url,

@@ -52,6 +52,10 @@ export interface Config {
   pinTextsPerHour: number;
   /** `off`, or the outcome VertexSMS simulates for every send (its `testMode`). */
   smsTestMode: SmsTestMode;
+  /** No SMS to a recipient while it is this time of day where they are; `null`: none. */
+  smsQuietHours: QuietHours | null;
+  /** SMS to one number per token per rolling 24 hours; 0: no limit. */
+  smsPerRecipientPerDay: number;
   /** Master secret shared by every instance; empty: see `state/secret.ts`. */
   stateSecret: string;
   /** The secret a rotation moves away from (`state/secret.ts`); empty: none. */
@@ -72,6 +76,35 @@ export type SmsTestMode = typeof SMS_TEST_MODES[number];
 export const CONFIRMATION_POLICIES = ["ask", "require", "off"] as const;
 /** One of {@link CONFIRMATION_POLICIES}. */
 export type ConfirmationPolicy = typeof CONFIRMATION_POLICIES[number];
+
+/**
+ * A daily quiet window in the recipient's local time (`SMS_QUIET_HOURS`),
+ * in minutes after midnight: from `start` (included) to `end` (excluded),
+ * across midnight when `end` is earlier.
+ */
+export interface QuietHours {
+  start: number;
+  end: number;
+}
+
+/** `21:00-08:00`: two different 24-hour times. */
+const QUIET_HOURS = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** Parse `HH:MM-HH:MM` (two different times), or `undefined`. */
+export function parseQuietHours(raw: string): QuietHours | undefined {
+  const m = QUIET_HOURS.exec(raw);
+  if (!m) return undefined;
+  const start = Number(m[1]) * 60 + Number(m[2]);
+  const end = Number(m[3]) * 60 + Number(m[4]);
+  return start === end ? undefined : { start, end };
+}
+
+/** A quiet window as `SMS_QUIET_HOURS` spells it (`21:00-08:00`). */
+export function quietHoursText(q: QuietHours): string {
+  const hhmm = (m: number) =>
+    `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+  return `${hhmm(q.start)}-${hhmm(q.end)}`;
+}
 
 /** Log levels, least to most severe. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -410,6 +443,21 @@ export const VARIABLES = {
     meaning:
       "a sandbox: `delivered` or `failed` sends every SMS to VertexSMS with `testMode` `1` or `2`, so VertexSMS simulates that outcome and no real SMS is sent; results and quotes say `simulated: true`",
     parse: oneOf(SMS_TEST_MODES),
+  },
+  SMS_QUIET_HOURS: {
+    key: "smsQuietHours",
+    default: "",
+    expected: "HH:MM-HH:MM in 24-hour time with two different ends, such as 21:00-08:00",
+    meaning:
+      "no SMS while it is this time of day where the recipient is (from the number's country, and region where the number tells it; a country of several time zones is quiet while any of them is); empty: none (docs/consent.md)",
+    parse: (raw) => (raw === "" ? null : parseQuietHours(raw)),
+  },
+  SMS_PER_RECIPIENT_PER_DAY: {
+    key: "smsPerRecipientPerDay",
+    default: "0",
+    expected: "an integer between 0 and 10000",
+    meaning: "SMS to one number per token per rolling 24 hours (0: no limit; docs/consent.md)",
+    parse: integer(0, 10_000),
   },
   STATE_SECRET: {
     key: "stateSecret",

@@ -4,6 +4,7 @@ import {
   configWarnings,
   isLoopbackHost,
   loadConfig,
+  quietHoursText,
   type VariableName,
   VARIABLES,
 } from "./config.ts";
@@ -99,6 +100,30 @@ Deno.test("money settings: caps in EUR become micro-euros; 0 switches limits off
   assert.equal(loadConfig({ SMS_TEST_MODE: "failed" }).smsTestMode, "failed");
 });
 
+Deno.test("SMS_QUIET_HOURS: HH:MM-HH:MM with two different ends, across midnight or not", () => {
+  assert.equal(loadConfig({}).smsQuietHours, null, "empty by default: none");
+  assert.deepEqual(loadConfig({ SMS_QUIET_HOURS: "21:00-08:00" }).smsQuietHours, {
+    start: 21 * 60,
+    end: 8 * 60,
+  });
+  assert.deepEqual(loadConfig({ SMS_QUIET_HOURS: "00:30-06:15" }).smsQuietHours, {
+    start: 30,
+    end: 6 * 60 + 15,
+  });
+  assert.equal(quietHoursText({ start: 21 * 60, end: 8 * 60 }), "21:00-08:00");
+  for (const bad of ["21:00-21:00", "9:00-17:00", "21:00", "24:00-08:00", "21:00-08:60", "21-08"]) {
+    assert.throws(
+      () => loadConfig({ SMS_QUIET_HOURS: bad }),
+      (e: Error) =>
+        e instanceof ConfigError && !e.message.includes("\n") &&
+        e.message.startsWith("Invalid configuration: SMS_QUIET_HOURS must be HH:MM-HH:MM"),
+      bad,
+    );
+  }
+  assert.equal(loadConfig({}).smsPerRecipientPerDay, 0, "off by default");
+  assert.equal(loadConfig({ SMS_PER_RECIPIENT_PER_DAY: "3" }).smsPerRecipientPerDay, 3);
+});
+
 Deno.test("PUBLIC_URL is normalised: lower-case host, no trailing slash", () => {
   assert.equal(
     loadConfig({ PUBLIC_URL: "HTTPS://MCP.Example.COM/" }).publicUrl,
@@ -158,6 +183,8 @@ const INVALID: Record<VariableName, string> = {
   SMS_REQUIRE_CONFIRMATION: "maybe",
   PIN_TEXTS_PER_HOUR: "5/h",
   SMS_TEST_MODE: "on",
+  SMS_QUIET_HOURS: "21:00-21:00",
+  SMS_PER_RECIPIENT_PER_DAY: "-3",
   STATE_SECRET: "too-short-to-sign-anything",
   STATE_SECRET_PREVIOUS: "too-short-to-sign-anything",
   LOG_LEVEL: "verbose",

@@ -47,6 +47,13 @@ export const CATALOG = {
     retryable: false,
     when: "local validation failed; `details` lists each field",
   },
+  SEND_NOT_ALLOWED: {
+    form: "tool level",
+    retryable: false,
+    retryableNote: "no; yes for quiet hours, with `retry_after_seconds` and `next_allowed_at`",
+    when:
+      "a consent guard refused the recipient: `reason` is `opted_out`, `quiet_hours` or `recipient_limit` (docs/consent.md)",
+  },
   VERTEX_SEND_FAILED: {
     form: "tool level",
     retryable: false,
@@ -113,6 +120,9 @@ export interface FieldIssue {
   message: string;
 }
 
+/** Why a consent guard refused a recipient (`SEND_NOT_ALLOWED`). */
+export type ConsentReason = "opted_out" | "quiet_hours" | "recipient_limit";
+
 /** Optional facts an error carries into its envelope. */
 export interface ErrorFacts {
   /** Overrides the catalog's default. */
@@ -123,6 +133,10 @@ export interface ErrorFacts {
   details?: FieldIssue[];
   outcomeUnknown?: boolean;
   lookupId?: string;
+  /** `SEND_NOT_ALLOWED`: which consent guard refused. */
+  reason?: ConsentReason;
+  /** `SEND_NOT_ALLOWED` for quiet hours: the earliest time it may be sent (ISO 8601, UTC). */
+  nextAllowedAt?: string;
   /** The upstream HTTP status that caused the error (logged, never shown). */
   upstreamStatus?: number;
 }
@@ -179,6 +193,8 @@ export interface ErrorEnvelope {
     details?: FieldIssue[];
     outcome_unknown?: boolean;
     lookup_id?: string;
+    reason?: ConsentReason;
+    next_allowed_at?: string;
   };
 }
 
@@ -211,6 +227,8 @@ export function toEnvelope(err: ServiceError, requestId: string, links: AuthLink
       ...(f.details !== undefined ? { details: f.details } : {}),
       ...(f.outcomeUnknown !== undefined ? { outcome_unknown: f.outcomeUnknown } : {}),
       ...(f.lookupId !== undefined ? { lookup_id: f.lookupId } : {}),
+      ...(f.reason !== undefined ? { reason: f.reason } : {}),
+      ...(f.nextAllowedAt !== undefined ? { next_allowed_at: f.nextAllowedAt } : {}),
     },
   };
 }

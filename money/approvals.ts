@@ -61,12 +61,14 @@ export interface ApprovalDetails {
 
 /** What the approval of a batch shows besides the text: who, where, how much in all. */
 export interface BatchDetails {
-  /** Every recipient, in input order. */
+  /** Every recipient to be sent, in input order. */
   recipients: string[];
   /** Recipients per country (and rate), with their estimated cost. */
   countries: { country: string | null; recipients: number; costEur: string | null }[];
   /** Parts of all messages together. */
   partsTotal: number;
+  /** Recipients the consent guards refuse (not sent; not counted above). */
+  refused?: { to: string; reason: string }[];
 }
 
 /** Where an approval stands. */

@@ -2,9 +2,12 @@
  * The run of a batch (`send_sms_batch`), once the guards let it go ahead
  * (`Money.sendBatch`: idempotency, then one confirmation for all):
  *
- * 1. every recipient left to send is priced for the spend cap (an unpriced
- *    one refuses the batch, naming `to.<index>`) and counted against the
- *    limits in one commit: the batch fits whole or is refused whole;
+ * 1. every recipient left to send is judged again by the consent guards (a
+ *    refused one is `not_sent`, counting nothing; each other one counts
+ *    against its per-recipient limit); the rest are priced for the spend cap
+ *    (an unpriced one refuses the batch, naming `to.<index>`) and counted
+ *    against the limits in one commit: the batch fits whole or is refused
+ *    whole;
  * 2. the confirmation is spent, once for the batch;
  * 3. the messages go out in input order, at most {@link BATCH_IN_FLIGHT} at
  *    a time. A recipient VertexSMS refuses, or whose send may or may not have
@@ -19,6 +22,8 @@
  * record keeps: a retry with the same key sends only the rest.
  */
 import { asServiceError, ServiceError } from "../core/errors.ts";
+import type { Consent } from "./consent.ts";
+import type { RecipientLease } from "./recipient_windows.ts";
 import { base64url, randomBytes } from "../core/keys.ts";
 import { Stopped } from "./idempotency.ts";
 import { costsForCap, type Lease, type Limits } from "./limits.ts";
@@ -57,6 +62,7 @@ export function resumableIn(progress: object, mode: string): boolean {
 /** What a run needs besides the call. */
 export interface RunOptions {
   limits: Limits;
+  consent: Consent;
   authorized: Authorized<BatchQuote>;
   /** The kept progress of an earlier run that stopped (resuming it), or null. */
   progress: object | null;
@@ -70,36 +76,47 @@ export interface RunOptions {
 export async function runBatch<T>(
   ctx: GuardContext,
   call: BatchCall<T>,
-  { limits, authorized, progress, keyed, mode }: RunOptions,
+  { limits, consent, authorized, progress, keyed, mode }: RunOptions,
 ): Promise<T> {
   const earlier = progress as Progress | null;
   const batchId = earlier?.batchId ?? base64url(randomBytes(12));
   const outcomes = earlier?.outcomes.slice() ?? call.recipients.map(() => null);
-  const todo = outcomes.flatMap((o, i) => (o === null ? [i] : []));
+  const { todo, counted } = await admit(ctx, call, consent, outcomes);
+  if (todo.length === 0) return await call.result(batchId, outcomes as RecipientOutcome[]);
+  const giveBack = (...j: number[]) => consent.release(...j.map((k) => counted[k]!));
   const pick = (quote: BatchQuote) => todo.map((i) => quote.recipients[i]!);
-  const costs = limits.capped
-    ? await costsForCap(
-      async () => pick(await call.quote()),
-      authorized.quote && pick(authorized.quote),
-      (j) => `to.${todo[j]}`,
-    )
-    : todo.map(() => null);
-  const leases = await limits.reserveBatch(ctx, todo.map((i) => call.recipients[i]!), costs);
+  let leases: Lease[];
+  let costs: (number | null)[];
   try {
-    await authorized.spend();
+    costs = limits.capped
+      ? await costsForCap(
+        async () => pick(await call.quote()),
+        authorized.quote && pick(authorized.quote),
+        (j) => `to.${todo[j]}`,
+      )
+      : todo.map(() => null);
+    leases = await limits.reserveBatch(ctx, todo.map((i) => call.recipients[i]!), costs);
+    try {
+      await authorized.spend();
+    } catch (thrown) {
+      await limits.refund(...leases).catch(() => {});
+      throw thrown;
+    }
   } catch (thrown) {
-    await limits.refund(...leases).catch(() => {});
+    await giveBack(...todo.keys()).catch(() => {});
     throw thrown;
   }
 
   const sent: BatchSent[] = [];
   const refunds: Lease[] = [];
+  const unsent: number[] = [];
   const corrections: { lease: Lease; billedMicros: number }[] = [];
   let stop: ServiceError | undefined;
   await inOrder(todo.length, BATCH_IN_FLIGHT, async (j) => {
     const i = todo[j]!;
     if (stop || ctx.signal.aborted) {
       refunds.push(leases[j]!); // never sent: free for a retry
+      unsent.push(j);
       return;
     }
     try {
@@ -121,6 +138,7 @@ export async function runBatch<T>(
         return;
       }
       refunds.push(leases[j]!);
+      unsent.push(j);
       // The token itself was refused: nothing more goes out, and this one may go in a retry.
       if (tokenRejected(error)) stop ??= error;
       else outcomes[i] = failed(error, false);
@@ -129,14 +147,40 @@ export async function runBatch<T>(
   // Best effort, as for one send: the shared state failing now keeps the counts (failing
   // closed) and must not turn sent messages into an error.
   await limits.refund(...refunds).catch(() => {});
+  await giveBack(...unsent).catch(() => {});
   await limits.reconcile(...corrections).catch(() => {});
   if (sent.length > 0) await call.sent?.(batchId, sent).catch(() => {});
 
-  const left = outcomes.filter((o) => o === null).length;
-  if (left === 0) return await call.result(batchId, outcomes as RecipientOutcome[]);
-  const done = outcomes.length - left;
+  const open = outcomes.filter((o) => o === null).length;
+  if (open === 0) return await call.result(batchId, outcomes as RecipientOutcome[]);
+  const done = outcomes.length - open;
   const kept: Progress | null = done > 0 ? { batchId, outcomes, mode } : null;
   throw new Stopped(stopped(stop, done, outcomes.length, keyed), kept);
+}
+
+/**
+ * Consent, judged again for every recipient left to send: a refused one
+ * gets its `not_sent` outcome (and counts nothing); the others are `todo`,
+ * each with what it counted against its per-recipient limit.
+ */
+async function admit<T>(
+  ctx: GuardContext,
+  call: BatchCall<T>,
+  consent: Consent,
+  outcomes: (RecipientOutcome | null)[],
+): Promise<{ todo: number[]; counted: (RecipientLease | null)[] }> {
+  const left = outcomes.flatMap((o, i) => (o === null ? [i] : []));
+  const admitted = await consent.admit(ctx, left.map((i) => call.recipients[i]!), call.scheduled);
+  const todo: number[] = [];
+  const counted: (RecipientLease | null)[] = [];
+  admitted.forEach((a, j) => {
+    if ("refused" in a) outcomes[left[j]!] = refusedOutcome(a.refused);
+    else {
+      todo.push(left[j]!);
+      counted.push(a.lease);
+    }
+  });
+  return { todo, counted };
 }
 
 /** Run `task(0..n-1)`, at most `width` at a time, starting them in order. */
@@ -149,6 +193,22 @@ async function inOrder(n: number, width: number, task: (j: number) => Promise<vo
 
 function failed(error: ServiceError, outcomeUnknown: boolean): RecipientOutcome {
   return { status: "failed", error: { code: error.code, message: error.message, outcomeUnknown } };
+}
+
+/** A recipient a consent guard refused (`SEND_NOT_ALLOWED`): not sent, nothing counted. */
+export function refusedOutcome(error: ServiceError): RecipientOutcome {
+  const f = error.facts;
+  return {
+    status: "not_sent",
+    error: {
+      code: error.code,
+      message: error.message,
+      outcomeUnknown: false,
+      ...(f.reason ? { reason: f.reason } : {}),
+      ...(f.nextAllowedAt ? { nextAllowedAt: f.nextAllowedAt } : {}),
+      ...(f.retryAfterSeconds !== undefined ? { retryAfterSeconds: f.retryAfterSeconds } : {}),
+    },
+  };
 }
 
 /** Why a batch stopped before its last recipient, saying how far it got and how to go on. */

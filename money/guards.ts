@@ -4,6 +4,11 @@
  *
  * 1. idempotency (`idempotency.ts`): a repeat of a finished call replays its
  *    outcome before anything else happens;
+ * 1b. consent (`consent.ts`): a recipient on the token's opt-out list, in
+ *    quiet hours or at its per-recipient limit is refused before anything is
+ *    priced or anyone asked — and judged again at sending, so no approval
+ *    or confirmation overrides it (a batch's refused recipients are not
+ *    sent, the others go on);
  * 2. confirmation, as `SMS_CONFIRMATION` says: the user is asked in-band when
  *    the client can be asked (an "accept" counts once); a call bringing an
  *    `approvalId` proceeds only once a person approved it on its page
@@ -25,15 +30,24 @@
  */
 import type { ConfirmationPolicy, SmsTestMode } from "../core/config.ts";
 import { asServiceError, ServiceError } from "../core/errors.ts";
-import { memo, type SecretSource } from "../core/keys.ts";
+import { base64url, memo, randomBytes, type SecretSource } from "../core/keys.ts";
 import { sleep } from "../core/sleep.ts";
 import { BACKEND_NAMES, readUnavailable, type Store } from "../state/mod.ts";
 import { Approvals } from "./approvals.ts";
 import { Confirmations } from "./confirmation.ts";
 import { keyedDigest } from "./digest.ts";
 import { Idempotency, Stopped } from "./idempotency.ts";
-import { type Authorized, BATCH_IN_FLIGHT, resumableIn, RESUMED, runBatch } from "./batch.ts";
-import { costsForCap, Limits, type SendLimits } from "./limits.ts";
+import {
+  type Authorized,
+  BATCH_IN_FLIGHT,
+  refusedOutcome,
+  resumableIn,
+  RESUMED,
+  runBatch,
+} from "./batch.ts";
+import { costsForCap, type Lease, Limits, type SendLimits } from "./limits.ts";
+import { Consent } from "./consent.ts";
+import { optOutStore } from "./opt_outs.ts";
 import { asUnknownOutcome, definitelyNotBilled } from "./outcome.ts";
 import type {
   BatchCall,
@@ -44,6 +58,7 @@ import type {
   GuardedCall,
   LimitWindow,
   MoneyGuards,
+  Refusals,
   SendCall,
 } from "./types.ts";
 
@@ -78,6 +93,11 @@ export interface MoneyOptions {
    * authorises a real one, on another instance or after a restart.
    */
   testMode?: SmsTestMode;
+  /**
+   * The consent guards (opt-outs, quiet hours, the per-recipient limit);
+   * default: on this store, with no quiet hours and no per-recipient limit.
+   */
+  consent?: Consent;
   now?: () => number;
 }
 
@@ -87,6 +107,7 @@ export class Money implements MoneyGuards {
   readonly #confirmations: Confirmations;
   readonly #limits: Limits;
   readonly #approvals: Approvals;
+  readonly #consent: Consent;
   readonly #policy: ConfirmationPolicy;
   readonly #leaseMs: number;
   readonly #callMs: number;
@@ -110,6 +131,15 @@ export class Money implements MoneyGuards {
     this.#confirmations = new Confirmations({ store, secret, digest, now, mode });
     this.#limits = new Limits({ store, digest, limits: options.limits, now });
     this.#approvals = new Approvals({ store, secret, now, mode });
+    this.#consent = options.consent ?? new Consent({
+      store,
+      lists: optOutStore(store),
+      secret,
+      previousSecret: options.previousSecret,
+      quietHours: null,
+      perRecipientPerDay: 0,
+      now,
+    });
     this.#policy = options.confirmation;
     this.#leaseMs = options.leaseMs;
     this.#callMs = options.callMs ?? options.leaseMs;
@@ -120,6 +150,11 @@ export class Money implements MoneyGuards {
   /** The approvals people decide on their pages (the edge serves them). */
   get approvals(): Approvals {
     return this.#approvals;
+  }
+
+  /** The consent guards every send meets. */
+  get consent(): Consent {
+    return this.#consent;
   }
 
   /** Calls of this instance currently holding an idempotency claim. */
@@ -149,17 +184,32 @@ export class Money implements MoneyGuards {
       const earlier = await this.#idempotency.resolve(ctx, slot, false);
       if (earlier && "output" in earlier) return earlier.output as T;
     }
+    // 1b. A recipient the consent guards refuse: before anything is priced or asked.
+    const [refusal] = await this.#consent.check(ctx, [call.destination], call.scheduled);
+    if (refusal) throw refusal;
     // 2. Confirmation, as the policy says.
-    const authorized = await this.#authorize(ctx, call);
+    const authorized = await this.#authorize(ctx, call, [null]);
     if ("result" in authorized) return authorized.result;
-    // 3 and 4. Count against the limits, then send. Only a definite refusal gives the count
-    //    back; a send that went out is corrected to the parts VertexSMS says it billed.
+    // 3 and 4. Consent again (what was approved may have changed since), count against the
+    //    limits, then send. Only a definite refusal gives the counts back; a send that went
+    //    out is corrected to the parts VertexSMS says it billed.
     const work = async () => {
-      const quoted = authorized.quote && [authorized.quote];
-      const [cost] = this.#limits.capped
-        ? await costsForCap(async () => [await call.quote()], quoted, () => "to")
-        : [null];
-      const lease = await this.#limits.reserve(ctx, call.recipient, cost ?? null);
+      const [admitted] = await this.#consent.admit(ctx, [call.destination], call.scheduled);
+      if ("refused" in admitted!) throw admitted.refused;
+      const counted = admitted!.lease;
+      const giveBack = () => this.#consent.release(counted).catch(() => {});
+      let lease: Lease;
+      let cost: number | null;
+      try {
+        const quoted = authorized.quote && [authorized.quote];
+        [cost = null] = this.#limits.capped
+          ? await costsForCap(async () => [await call.quote()], quoted, () => "to")
+          : [null];
+        lease = await this.#limits.reserve(ctx, call.recipient, cost);
+      } catch (thrown) {
+        await giveBack();
+        throw thrown;
+      }
       let output: T;
       try {
         await authorized.spend();
@@ -170,12 +220,13 @@ export class Money implements MoneyGuards {
           // Best effort: a refund the shared state cannot take keeps the count (failing
           // closed), and the caller still hears why the call failed.
           await this.#limits.refund(lease).catch(() => {});
+          await giveBack();
           throw error;
         }
         throw asUnknownOutcome(error);
       }
       const billed = call.billedParts?.() ?? null;
-      if (cost != null && billed !== null && billed !== call.parts) {
+      if (cost !== null && billed !== null && billed !== call.parts) {
         // The SMS went out: a correction the shared state cannot take keeps the estimate,
         // and must not turn a sent message into an error that frees its idempotency key.
         const billedMicros = Math.ceil((cost / call.parts) * billed);
@@ -198,12 +249,25 @@ export class Money implements MoneyGuards {
     let earlier = slot ? await this.#idempotency.resolve(ctx, slot, false) : null;
     if (earlier && "output" in earlier) return earlier.output as T;
     const resumed = earlier !== null && resumableIn(earlier.partial, this.#testMode);
+    // 1b. The recipients the consent guards refuse, before anything is priced or asked (a
+    //     resumed batch is judged again at sending); when that is all of them, nothing is.
+    let refused: Refusals = [];
+    if (!resumed) {
+      refused = await this.#consent.check(ctx, call.recipients, call.scheduled);
+      if (refused.every((r) => r !== null)) {
+        return await call.result(
+          base64url(randomBytes(12)),
+          refused.map((r) => refusedOutcome(r!)),
+        );
+      }
+    }
     // 2. One confirmation for the whole batch.
-    const authorized = resumed ? RESUMED : await this.#authorize(ctx, call);
+    const authorized = resumed ? RESUMED : await this.#authorize(ctx, call, refused);
     if ("result" in authorized) return authorized.result;
     const run = (progress: object | null) =>
       runBatch(ctx, call, {
         limits: this.#limits,
+        consent: this.#consent,
         authorized,
         progress,
         keyed: slot !== undefined,
@@ -242,17 +306,18 @@ export class Money implements MoneyGuards {
   async #authorize<T extends object, Q>(
     ctx: GuardContext,
     call: ConfirmableCall<T, Q>,
+    refused: Refusals,
   ): Promise<{ result: T } | Authorized<Q>> {
     let quote: Q | null | undefined;
     const binding = memo(() => this.#confirmations.binding(ctx, call.tool, call.args));
     let approval: string | undefined;
     if (call.approvalId !== undefined) {
-      const decided = await this.#awaitApproval(ctx, call, await binding());
+      const decided = await this.#awaitApproval(ctx, call, await binding(), refused);
       if (decided !== "approved") return { result: decided };
       approval = call.approvalId;
     } else if (this.#policy !== "off" && ctx.confirm) {
       quote = await call.quote().catch(unlessScope);
-      const question = { message: call.question(quote), binding: await binding() };
+      const question = { message: call.question(quote, refused), binding: await binding() };
       let answer = await ctx.confirm(question);
       if (
         answer.action === "accept" && answer.receipt !== undefined &&
@@ -269,10 +334,10 @@ export class Money implements MoneyGuards {
       quote = await call.quote().catch(unlessScope);
       await this.#limits.reserveApproval(ctx);
       const pending = await this.#approvals.create(await binding(), {
-        ...call.details(quote),
+        ...call.details(quote, refused),
         clientName: ctx.clientName,
       });
-      return { result: call.approvalRequired(pending, quote) };
+      return { result: call.approvalRequired(pending, quote, refused) };
     }
     let nonce: string | undefined;
     if (call.confirmationToken !== undefined) {
@@ -297,6 +362,7 @@ export class Money implements MoneyGuards {
     ctx: GuardContext,
     call: ConfirmableCall<T, Q>,
     binding: string,
+    refused: Refusals,
   ): Promise<"approved" | T> {
     const id = call.approvalId!;
     const until = Date.now() + (call.waitSeconds ?? 0) * 1000;
@@ -337,7 +403,7 @@ export class Money implements MoneyGuards {
               Math.ceil(((view?.expiresAt ?? Date.now()) - Date.now()) / 1000),
             );
             const quote = await call.quote().catch(unlessScope);
-            return call.approvalRequired({ id, expiresInSeconds: left }, quote);
+            return call.approvalRequired({ id, expiresInSeconds: left }, quote, refused);
           }
           await sleep(APPROVAL_POLL_MS, ctx.signal);
         }

@@ -42,6 +42,7 @@ const call = (key?: string): SendCall<object> => ({
   args: { to: "+37069912345", from: "VertexSMS", message: "Your code is 4821" },
   idempotencyKey: key,
   recipient: "+37069912345",
+  destination: "+37069912345",
   quote: () =>
     Promise.resolve({
       country: "LT",

@@ -13,6 +13,10 @@ export {
 } from "./approvals.ts";
 export { canonicalSignedState, CONFIRMATION_TTL_SECONDS } from "./confirmation.ts";
 export { Money, type MoneyOptions } from "./guards.ts";
+export { type Admission, Consent, type ConsentOptions } from "./consent.ts";
+export { ConsentKeyError, FOREVER } from "./consent_keys.ts";
+export { OPT_OUT_BOUND, OPT_OUT_PAGE, optOutStore } from "./opt_outs.ts";
+export { quietUntil, zonesOf } from "./quiet_hours.ts";
 export { IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_MS } from "./idempotency.ts";
 export type { SendLimits } from "./limits.ts";
 export { BATCH_IN_FLIGHT } from "./batch.ts";
@@ -26,14 +30,19 @@ export type {
   ConfirmationToken,
   ConfirmRequest,
   ConfirmResult,
+  ConsentGuards,
+  ConsentSettings,
   GuardContext,
   GuardedCall,
   LimitWindow,
+  ListChange,
   MoneyGuards,
   NotSentReason,
   PendingApproval,
   Principal,
+  RecipientError,
   RecipientOutcome,
+  Refusals,
   SendCall,
   SmsQuote,
 } from "./types.ts";

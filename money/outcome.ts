@@ -16,6 +16,7 @@ const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "AUTH_INVALID",
   "RATE_LIMITED",
   "INVALID_INPUT",
+  "SEND_NOT_ALLOWED",
   "VERTEX_SEND_FAILED",
   "VERTEX_REQUEST_REJECTED",
   "NOT_FOUND",

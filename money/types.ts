@@ -2,7 +2,7 @@
  * The money guards as their callers see them: what a billable call hands
  * over, and what the guards need to know about the caller.
  */
-import type { ErrorCode } from "../core/errors.ts";
+import type { ConsentReason, ErrorCode, ServiceError } from "../core/errors.ts";
 import type { ApprovalDetails } from "./approvals.ts";
 
 /** The user's answer to a confirmation question. */
@@ -39,6 +39,12 @@ export interface ConfirmResult {
 export interface Principal {
   (): Promise<string>;
   previous?: () => Promise<string | undefined>;
+  /**
+   * The token's hash under the consent key, which outlives secret rotations
+   * (`consent_keys.ts`): the owner of state kept for good (its opt-out list).
+   * Without it, the consent guards derive one from the principal.
+   */
+  lasting?: () => Promise<string>;
 }
 
 /** What the guards need to know about the caller of one tool call. */
@@ -100,24 +106,38 @@ export interface ConfirmableCall<T, Q> extends GuardedCall {
   confirmationToken?: string;
   /** Estimate the cost (called only when a guard needs it). */
   quote: () => Promise<Q>;
-  /** The confirmation question, from the estimate (null when the price is unknown). */
-  question: (quote: Q | null) => string;
+  /**
+   * The confirmation question, from the estimate (null when the price is
+   * unknown) and what the consent guards refuse now (per recipient, in input
+   * order: the refusal, or null).
+   */
+  question: (quote: Q | null, refused: Refusals) => string;
   /** The (non-error) result when nothing is sent: the user declined or cancelled, or it expired. */
   notSent: (reason: NotSentReason) => T;
   /** The approval this call brings (`approvalId`), when it brings one. */
   approvalId?: string;
   /** How long to wait for a pending approval's decision, in seconds (0: answer at once). */
   waitSeconds?: number;
-  /** What a person approving the send is shown (from the estimate). */
-  details: (quote: Q | null) => ApprovalDetails;
+  /** What a person approving the send is shown (from the estimate, and the consent refusals). */
+  details: (quote: Q | null, refused: Refusals) => ApprovalDetails;
   /** The (non-error) result asking for a person's approval on its page. */
-  approvalRequired: (approval: PendingApproval, quote: Q | null) => T;
+  approvalRequired: (approval: PendingApproval, quote: Q | null, refused: Refusals) => T;
 }
+
+/** Per recipient, in input order: a consent guard's refusal (`SEND_NOT_ALLOWED`), or null. */
+export type Refusals = readonly (ServiceError | null)[];
 
 /** What `send_sms` hands to {@link MoneyGuards.send}. */
 export interface SendCall<T> extends ConfirmableCall<T, SmsQuote>, BillableCall<T> {
   /** The destination as given: counted (as a keyed hash) for the recipient limit. */
   recipient: string;
+  /**
+   * The E.164 number the consent guards judge: the destination, or the
+   * number a national one with `correctBy` repairs to.
+   */
+  destination: string;
+  /** The send's `scheduled` time, when it has one: quiet hours are judged then. */
+  scheduled?: string;
   /**
    * Parts VertexSMS reported billing for the finished send, when it said
    * (`X-VertexSMS-Amount-Sent`): the spend cap is corrected to it.
@@ -141,18 +161,31 @@ export interface BatchSent {
   parts: number;
 }
 
+/** Why a recipient of a batch was not sent, as its result says. */
+export interface RecipientError {
+  code: ErrorCode;
+  message: string;
+  outcomeUnknown: boolean;
+  /** `SEND_NOT_ALLOWED`: which consent guard refused. */
+  reason?: ConsentReason;
+  /** Quiet hours: when it may be sent (ISO 8601), and the seconds until then. */
+  nextAllowedAt?: string;
+  retryAfterSeconds?: number;
+}
+
 /** What became of one recipient of a batch. */
 export type RecipientOutcome =
   | { status: "sent"; messageId: string; parts: number }
-  | {
-    status: "failed";
-    error: { code: ErrorCode; message: string; outcomeUnknown: boolean };
-  };
+  | { status: "failed"; error: RecipientError }
+  /** A consent guard refused it: nothing was sent or counted. */
+  | { status: "not_sent"; error: RecipientError };
 
 /** What `send_sms_batch` hands to {@link MoneyGuards.sendBatch}: one decision, many sends. */
 export interface BatchCall<T> extends ConfirmableCall<T, BatchQuote> {
-  /** The recipients, distinct, in input order: each counted like one `send_sms`. */
+  /** The recipients (E.164), distinct, in input order: each counted like one `send_sms`. */
   recipients: readonly string[];
+  /** The batch's `scheduled` time, when it has one: quiet hours are judged then. */
+  scheduled?: string;
   /** Parts each message is estimated at. */
   parts: number;
   /** Send the message to recipient `index`: its id, and the parts VertexSMS billed when it said. */
@@ -200,6 +233,40 @@ export interface LimitWindow {
   /** When the open window opened and when it closes (epoch ms); `null` when none is open. */
   start: number | null;
   end: number | null;
+}
+
+/** The consent settings in force, and the caller's list, as `get_sms_usage` shows them. */
+export interface ConsentSettings {
+  /** Numbers on the caller's opt-out list. */
+  optOuts: number;
+  /** `SMS_QUIET_HOURS` as set (`21:00-08:00`), or null. */
+  quietHours: string | null;
+  /** `SMS_PER_RECIPIENT_PER_DAY` (0: no limit). */
+  perRecipientPerDay: number;
+}
+
+/** The consent guards as tools see them: the opt-out list, dry runs, the settings. */
+export interface ConsentGuards {
+  /**
+   * For each number (E.164), the refusal a send would get now (or at
+   * `scheduled`): `SEND_NOT_ALLOWED`, or null. Nothing is counted.
+   */
+  check(ctx: GuardContext, numbers: readonly string[], scheduled?: string): Promise<Refusals>;
+  /** Put numbers on the caller's opt-out list: how many were added, how many were there. */
+  addOptOuts(ctx: GuardContext, numbers: readonly string[]): Promise<ListChange>;
+  /** Take numbers off it: how many were removed, how many were not there. */
+  removeOptOuts(ctx: GuardContext, numbers: readonly string[]): Promise<ListChange>;
+  /** Whether each number is on the caller's list. */
+  optedOut(ctx: GuardContext, numbers: readonly string[]): Promise<boolean[]>;
+  /** A page of the caller's list from position `from`, and where the next one starts. */
+  listOptOuts(ctx: GuardContext, from: number): Promise<{ numbers: string[]; next: number | null }>;
+  settings(ctx: GuardContext): Promise<ConsentSettings>;
+}
+
+/** A change to an opt-out list: numbers changed, and numbers already as asked. */
+export interface ListChange {
+  changed: number;
+  unchanged: number;
 }
 
 /** The money guards, as tools see them. */

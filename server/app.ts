@@ -35,7 +35,7 @@ import {
   VERSION,
   WEBSITE_URL,
 } from "../core/version.ts";
-import { Money } from "../money/mod.ts";
+import { Consent, Money, optOutStore } from "../money/mod.ts";
 import { HlrBroker, Ledger, ledgerStore, RatesCache } from "../services/mod.ts";
 import {
   isStateUnavailable,
@@ -77,6 +77,8 @@ export interface AppOptions {
   state?: SharedState;
   /** The master secret, verified against `state` (default: verified on first use). */
   secrets?: StateSecrets;
+  /** The consent guards' clock (quiet hours, the per-recipient window); tests fix it. */
+  now?: () => number;
 }
 
 /** The assembled application and the state it owns. */
@@ -84,13 +86,17 @@ export interface App {
   fetch: (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   /**
    * Verify the master secret now (when not given, it is otherwise verified on
-   * first use): throws `SecretMismatchError` when the state database is used
-   * with another secret.
+   * first use), and open the consent key with it (re-wrapping it during a
+   * rotation): throws `SecretMismatchError` when the state database is used
+   * with another secret, `ConsentKeyError` when its opt-out lists are sealed
+   * under a secret this server does not have.
    */
   ready(): Promise<void>;
   hlr: HlrBroker;
   rates: RatesCache;
   money: Money;
+  /** Opt-out lists, quiet hours, the per-recipient limit. */
+  consent: Consent;
   /** The ledger of sent messages. */
   ledger: Ledger;
   /** The money guards' state (for inspection in tests). */
@@ -204,6 +210,15 @@ export function createApp(options: AppOptions): App {
     nameKey: memo(async () => await hmacKey(await hlrName())),
   });
   const store = state.store;
+  const consent = new Consent({
+    store,
+    lists: optOutStore(store),
+    secret,
+    previousSecret,
+    quietHours: config.smsQuietHours,
+    perRecipientPerDay: config.smsPerRecipientPerDay,
+    now: options.now,
+  });
   const money = new Money({
     store,
     secret,
@@ -218,6 +233,7 @@ export function createApp(options: AppOptions): App {
     leaseMs: billableLeaseMs(config),
     callMs: config.upstreamTimeoutMs,
     testMode: config.smsTestMode,
+    consent,
   });
 
   const ledgerSeal = deriveKey(secret, "ledger-seal");
@@ -261,6 +277,7 @@ export function createApp(options: AppOptions): App {
       rates,
       hlr,
       money,
+      consent,
       ledger,
       smsTestMode: config.smsTestMode,
     },
@@ -375,6 +392,7 @@ export function createApp(options: AppOptions): App {
       links,
       principal,
       previousPrincipal,
+      lastingPrincipal: (token) => consent.ownerOf(token),
       vouched,
     }),
     postOnly(challenge),
@@ -477,10 +495,14 @@ export function createApp(options: AppOptions): App {
   return {
     fetch: (request, info) =>
       app.fetch(request, { remoteAddr: info?.remoteAddr as Deno.NetAddr | undefined }),
-    ready: async () => void await secret(),
+    ready: async () => {
+      await secret();
+      await consent.keys.keyring();
+    },
     hlr,
     rates,
     money,
+    consent,
     ledger,
     store,
     unauthLimiter,

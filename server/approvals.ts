@@ -152,8 +152,22 @@ function batchRows(d: ApprovalDetails, batch: BatchDetails): [string, string][] 
       c.costEur ? `about €${c.costEur}` : "no price"
     })`
   ).join(", ");
+  const refused = batch.refused ?? [];
+  const why: Record<string, string> = {
+    opted_out: "opted out",
+    quiet_hours: "quiet hours where they are",
+    recipient_limit: "daily per-recipient limit reached",
+  };
   return [
     ["Recipients", `${batch.recipients.length}`],
+    ...(refused.length > 0
+      ? [[
+        "Not sent (consent)",
+        `${refused.length}: ${
+          refused.map((r) => `${r.to} (${why[r.reason] ?? r.reason})`).join(", ")
+        }`,
+      ] as [string, string]]
+      : []),
     ["Countries", countries],
     ["From", d.from],
     ["Parts", `${d.parts} per message (${d.encoding}), ${batch.partsTotal} in all`],

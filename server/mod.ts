@@ -11,6 +11,7 @@
  */
 import { type Config, ConfigError, loadConfig } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
+import { ConsentKeyError } from "../money/mod.ts";
 import { SecretMismatchError, type SharedState, type StateSecrets } from "../state/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
 import { type App, createApp } from "./app.ts";
@@ -28,6 +29,8 @@ export interface StartOptions {
   state?: SharedState;
   /** The master secret, verified against `state` (default: verified on first use). */
   secrets?: StateSecrets;
+  /** The consent guards' clock (tests fix it). */
+  now?: () => number;
 }
 
 /** A listening server. */
@@ -71,6 +74,7 @@ export function startServer(options: StartOptions): RunningServer {
     logger: options.logger,
     state: options.state,
     secrets: options.secrets,
+    now: options.now,
   });
   return {
     url: config.publicUrl,
@@ -118,7 +122,7 @@ function listenRemedy(host: string, error: unknown): string {
 /** The one line a refusal to start is told with; `undefined` for an error that is a bug. */
 export function refusalLine(error: unknown): string | undefined {
   const refusal = error instanceof ConfigError || error instanceof SecretMismatchError ||
-    error instanceof ListenError;
+    error instanceof ConsentKeyError || error instanceof ListenError;
   return refusal ? error.message : undefined;
 }
 

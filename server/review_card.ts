@@ -93,6 +93,7 @@ button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #d0d7de;
 <dt>Parts</dt><dd id="parts">…</dd>
 <dt>Estimated cost</dt><dd id="cost">…</dd>
 </dl>
+<p id="refused" hidden></p>
 <div id="link" hidden><dl><dt>Approval page</dt><dd id="url"></dd></dl></div>
 <div id="buttons" hidden><button id="open">Open the approval page</button><button id="check">Check again</button></div>
 <div id="state" role="status">Waiting for the request…</div>
@@ -126,8 +127,13 @@ function fill(d) {
 }
 function quote(s) {
   const each = s.parts_per_message;
+  // Recipients the consent guards refuse (opted out, quiet hours, daily limit) are not sent.
+  const refused = s.refused || [];
+  $("refused").hidden = refused.length === 0;
+  $("refused").textContent = refused.length === 0 ? "" : "Not sent (consent): " +
+    refused.map((r) => visibleLine(r.to) + " (" + String(r.reason).replace(/_/g, " ") + ")").join(", ");
   $("parts").textContent = each
-    ? each + " per message (" + s.encoding + "), " + each * s.count + " in all"
+    ? each + " per message (" + s.encoding + "), " + each * (s.count - refused.length) + " in all"
     : s.parts + " (" + s.encoding + ")";
   $("cost").textContent = s.estimated_cost_eur
     ? "about €" + s.estimated_cost_eur + (each ? " in all" : "")
@@ -168,8 +174,10 @@ function show(result) {
     state("A quote: nothing is sent yet.");
   } else if (s && s.batch_id) {
     $("buttons").hidden = true;
+    const refused = s.count - s.sent - s.failed;
     state("Sent to " + s.sent + " of " + s.count + " recipients" +
-      (s.failed ? ", " + s.failed + " failed" : "") + (s.simulated ? " (simulated)" : "") + ".");
+      (s.failed ? ", " + s.failed + " failed" : "") +
+      (refused ? ", " + refused + " not sent (consent)" : "") + (s.simulated ? " (simulated)" : "") + ".");
   } else if (s && (s.status === "sent" || s.status === "scheduled")) {
     $("buttons").hidden = true;
     quote({ ...s, estimated_cost_eur: null });

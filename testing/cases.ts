@@ -254,7 +254,18 @@ export const VALID: ValidCase[] = [
     tool: "get_sms_usage",
     args: { recent: 0 },
     upstream: null,
-    expect: { test_mode: false, delivery_reports: "enabled", recent: [] },
+    expect: {
+      test_mode: false,
+      delivery_reports: "enabled",
+      recent: [],
+      consent: { opt_outs: 0, quiet_hours: null, per_recipient_per_day: null },
+    },
+  },
+  {
+    tool: "manage_opt_outs",
+    args: { action: "check", numbers: ["+37069912345"] },
+    upstream: null,
+    expect: { action: "check", changed: 0, unchanged: 1, opted_out: [] },
   },
 ];
 

@@ -56,6 +56,8 @@ export interface HarnessOptions {
   /** The whole shared state (instead of `kv` and `store`). */
   state?: SharedState;
   tools?: readonly AnyTool[];
+  /** The consent guards' clock (quiet hours, per-recipient windows), e.g. a fixed time. */
+  now?: () => number;
 }
 
 /** Start a fake (unless given) and a server pointed at it. */
@@ -77,6 +79,7 @@ export function startHarness(options: HarnessOptions = {}): Harness {
     logger: new Logger("debug", (line) => logs.push(line)),
     state: options.state ??
       (options.kv ? kvState(options.kv, options.store) : memoryState(options.store)),
+    now: options.now,
   });
   const scan = (extra: Iterable<Secret> = []) =>
     findLeaks([...logs, ...printed.slice(printedFrom)], [...secretsOf(fake), ...extra]);

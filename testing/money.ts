@@ -69,6 +69,7 @@ export function sendCall(
     tool: "send_sms",
     args: { to: "+37069912345", message: "hi" },
     recipient: "+37069912345",
+    destination: "+37069912345",
     quote: () => Promise.resolve(QUOTE),
     question: (q) => `Send? ${q?.costEur}`,
     notSent: (reason) => ({ status: "not_sent", reason }),

@@ -4,7 +4,7 @@
  * interface is declared by the layer that provides it (`money/`,
  * `services/`); this module only assembles them. Tools never see HTTP.
  */
-import type { GuardContext, MoneyGuards, Principal } from "../money/mod.ts";
+import type { ConsentGuards, GuardContext, MoneyGuards, Principal } from "../money/mod.ts";
 import type { HlrHandover, MessageLedger, RatesCaller, RatesSource } from "../services/mod.ts";
 import type { SimulatedOutcome, VertexApi } from "../vertex/mod.ts";
 
@@ -20,6 +20,8 @@ export interface ToolServices {
   hlr: HlrHandover;
   /** Idempotency, confirmation, throttles and the spend cap of billable calls. */
   money: MoneyGuards;
+  /** Opt-out lists, quiet hours and the per-recipient limit (also inside `money`'s sends). */
+  consent: ConsentGuards;
   /** Every message sent, per token, with the statuses delivery reports bring. */
   ledger: MessageLedger;
   /** `SMS_TEST_MODE`: `off`, or the outcome VertexSMS simulates for every send. */

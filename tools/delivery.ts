@@ -150,6 +150,15 @@ const UsageOutput = z.object({
       "when the current window closes and the count starts again (0 when none is open)",
     ),
   })).describe("the per-token limits this server enforces, as its guards count them now"),
+  consent: z.object({
+    opt_outs: z.number().int().describe("numbers on this token's opt-out list (manage_opt_outs)"),
+    quiet_hours: z.string().nullable().describe(
+      "SMS_QUIET_HOURS, e.g. 21:00-08:00 in the recipient's local time; null: none",
+    ),
+    per_recipient_per_day: z.number().int().nullable().describe(
+      "SMS_PER_RECIPIENT_PER_DAY: texts to one number per rolling 24 hours; null: no limit",
+    ),
+  }).describe("the consent guards in force: sends to refused recipients are SEND_NOT_ALLOWED"),
   recent: z.array(z.object({
     message_id: z.string(),
     destination: z.string(),
@@ -168,7 +177,8 @@ export const getSmsUsage = defineTool({
   description:
     "Show how much this token sent and spent today and what is left: sends, parts and the " +
     "estimated spend against this server's daily spend cap, delivery counts, each per-token " +
-    "limit's current window (used, limit, seconds until it resets), and the latest sends with " +
+    "limit's current window (used, limit, seconds until it resets), the consent guards in force " +
+    "(opt-outs listed, quiet hours, the per-recipient limit), and the latest sends with " +
     "their statuses. Use it to plan within a budget, to answer 'how much have I spent' or " +
     "'what did I send', and before a large send. Not billable, and no call to VertexSMS: " +
     "figures come from this server's own ledger and guards (the same counts that refuse a send " +
@@ -184,8 +194,9 @@ export const getSmsUsage = defineTool({
     openWorldHint: false,
   },
   handler: async ({ recent }, ctx) => {
-    const { ledger, money, smsTestMode } = ctx.services;
+    const { ledger, money, consent, smsTestMode } = ctx.services;
     const windows = await money.snapshot(ctx);
+    const settings = await consent.settings(ctx);
     const now = Date.now();
     const spend = windows.find((w) => w.name === "SMS_DAILY_SPEND_CAP_EUR");
     // The cap's own day when a cap is on (none open: nothing counted yet), else the UTC day.
@@ -210,6 +221,11 @@ export const getSmsUsage = defineTool({
         pending: Math.max(0, usage.sends - finals),
       },
       limits: windows.map((w) => limitOf(w, now)),
+      consent: {
+        opt_outs: settings.optOuts,
+        quiet_hours: settings.quietHours,
+        per_recipient_per_day: settings.perRecipientPerDay || null,
+      },
       recent: usage.recent.map((e) => ({
         message_id: e.messageId,
         destination: e.destination,

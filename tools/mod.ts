@@ -1,12 +1,13 @@
 /**
- * The tools, one module per scope (`sms:send` has three: sending, sending to
- * many, and what happened after). {@link TOOLS} is the only list: the MCP
+ * The tools, one module per scope (`sms:send` has four: sending, sending to
+ * many, what happened after, and consent). {@link TOOLS} is the only list: the MCP
  * endpoint, the scope map, the README table and the tests all read it.
  */
 import type { AnyTool } from "./define.ts";
 import { DELIVERY_TOOLS } from "./delivery.ts";
 import { HLR_TOOLS } from "./hlr.ts";
 import { NUMBERS_TOOLS } from "./numbers.ts";
+import { CONSENT_TOOLS } from "./opt_outs.ts";
 import { RATES_TOOLS } from "./rates.ts";
 import { SENDER_TOOLS } from "./sender.ts";
 import { SMS_TOOLS } from "./sms.ts";
@@ -25,4 +26,5 @@ export const TOOLS: readonly AnyTool[] = [
   ...NUMBERS_TOOLS,
   sendSmsBatch,
   ...DELIVERY_TOOLS,
+  ...CONSENT_TOOLS,
 ];

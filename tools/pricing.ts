@@ -16,6 +16,8 @@
  * before sending either, so the rate is the destination's highest operator
  * rate: exact for single-route countries, an upper estimate elsewhere.
  */
+import type { CountryCode } from "libphonenumber-js/min";
+import { ServiceError } from "../core/errors.ts";
 import { eurToMicros, formatEur } from "../core/eur.ts";
 import { memo } from "../core/keys.ts";
 import type { SmsQuote } from "../money/mod.ts";
@@ -34,6 +36,25 @@ export async function countriesOf(e164: string): Promise<readonly string[]> {
   if (!parsed) return [];
   if (parsed.country) return [parsed.country];
   return parsed.getPossibleCountries();
+}
+
+/**
+ * The E.164 number a send goes to, as the consent guards judge it: `to`
+ * itself, or, with `correctBy`, the number a national `to` repairs to (read
+ * here with libphonenumber, so an opt-out cannot be bypassed by spelling the
+ * number another way). `INVALID_INPUT` naming `to` when it cannot be read.
+ */
+export async function consentNumber(to: string, correctBy?: string): Promise<string> {
+  if (correctBy === undefined) return to;
+  const { parsePhoneNumberFromString } = await phoneNumbers();
+  const parsed = parsePhoneNumberFromString(to, correctBy as CountryCode);
+  if (parsed?.isPossible()) return parsed.number;
+  const why = `cannot be read as a phone number of ${correctBy}, so this server cannot tell ` +
+    "which number it is (its opt-out list and quiet hours are checked on the number); give it " +
+    "in E.164";
+  throw new ServiceError("INVALID_INPUT", `Invalid arguments for send_sms: to: ${why}`, {
+    details: [{ path: "to", message: why }],
+  });
 }
 
 /** The countries whose rates could apply to a send: the number's, and `correctBy`'s. */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { quoteLine } from "../core/confine.ts";
 import type { SmsQuote } from "../money/mod.ts";
 import { defineTool } from "./define.ts";
-import { quoteSms } from "./pricing.ts";
+import { consentNumber, quoteSms } from "./pricing.ts";
 import {
   approvalNote,
   approvalRequiredResult,
@@ -13,6 +13,8 @@ import {
   notSentNote,
   notSentResult,
   prepareSend,
+  refusedOf,
+  refusedRecipients,
   SEND_ANNOTATIONS,
   SEND_FIELDS,
   SEND_OPTIONS,
@@ -72,6 +74,7 @@ const Quote = z.object({
     "pass as confirmationToken with exactly these arguments to send what was quoted",
   ),
   confirmation_expires_in_seconds: z.number().int(),
+  refused: refusedRecipients,
   simulated,
 });
 
@@ -127,7 +130,10 @@ export const sendSms = defineTool({
     "they declined: do not retry. Status approval_required means this server needs the user's " +
     "approval on a web page: give the user approval_url, and once they approved it call again " +
     "with exactly the same arguments plus approvalId (waitSeconds lets the call wait for the " +
-    "click). Never retry on your own after an error that says the outcome " +
+    "click). Error SEND_NOT_ALLOWED: the recipient opted out (never text it another way), it is " +
+    "quiet hours where it is (send at next_allowed_at, e.g. as scheduled) or it got its limit " +
+    "of texts for today; no approval overrides it. " +
+    "Never retry on your own after an error that says the outcome " +
     "is unknown. Long texts are split into parts (GSM-7: 160 characters, 153 per part when " +
     "split; UCS-2: 70/67); `scheduled` sends later.",
   scope: "sms:send",
@@ -137,6 +143,8 @@ export const sendSms = defineTool({
   annotations: SEND_ANNOTATIONS,
   handler: async (input, ctx) => {
     const { dryRun, guards, args, encoding, parts, simulate, marked } = prepareSend(input, ctx);
+    // What the consent guards judge: the number itself, or the one a national number repairs to.
+    const destination = await consentNumber(args.to, args.correctBy);
     /** The latest estimate the guards asked for (the spend cap counts it), for the ledger. */
     let counted: SmsQuote | undefined;
     const quote = async () =>
@@ -145,6 +153,7 @@ export const sendSms = defineTool({
       // A token that may not read rates still gets its quote, unpriced but with the number's
       // country (and a confirmation token).
       const q = await quote().catch(unpricedWithoutScope(args));
+      const refused = await ctx.services.consent.check(ctx, [destination], args.scheduled);
       const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms", args);
       return {
         dry_run: true as const,
@@ -156,6 +165,7 @@ export const sendSms = defineTool({
         estimated_cost_eur: q.costEur,
         confirmation_token: confirmation.token,
         confirmation_expires_in_seconds: confirmation.expiresInSeconds,
+        refused: refusedOf([args.to], refused),
         ...marked,
       };
     }
@@ -167,6 +177,8 @@ export const sendSms = defineTool({
       billedParts: () => billed,
       ...guards,
       recipient: args.correctBy ? `${args.correctBy}:${args.to}` : args.to,
+      destination,
+      scheduled: args.scheduled,
       quote,
       question: (q) => question(args, parts, encoding, q, simulate !== undefined),
       notSent: (reason) => ({

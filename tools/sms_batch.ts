@@ -14,6 +14,7 @@ import type {
   BatchQuote,
   BatchSent,
   RecipientOutcome,
+  Refusals,
   SmsQuote,
 } from "../money/mod.ts";
 import type { ToolContext } from "./context.ts";
@@ -25,10 +26,14 @@ import {
   approvalRequiredResult,
   approvalUrl,
   checkCoding,
+  consentReason,
   encodingName,
   notSentNote,
   notSentResult,
   prepareSend,
+  refusedLine,
+  refusedOf,
+  refusedRecipients,
   SEND_ANNOTATIONS,
   SEND_FIELDS,
   SEND_OPTIONS,
@@ -76,17 +81,18 @@ const Country = z.object({
 /** A dry run: the quote for the whole batch, nothing sent. */
 const Quote = z.object({
   dry_run: z.literal(true),
-  count: z.number().int().min(1),
+  count: z.number().int().min(1).describe("recipients given"),
   parts_per_message: z.number().int().min(1),
   encoding: encodingName,
-  countries: z.array(Country),
+  countries: z.array(Country).describe("the recipients that would be sent (not those refused)"),
   estimated_cost_eur: z.string().nullable().describe(
-    "the whole batch (null when a destination has no price)",
+    "the recipients that would be sent (null when a destination has no price)",
   ),
   confirmation_token: z.string().describe(
     "pass as confirmationToken with exactly these arguments to send what was quoted",
   ),
   confirmation_expires_in_seconds: z.number().int(),
+  refused: refusedRecipients,
   simulated,
 });
 
@@ -104,7 +110,12 @@ const Recipient = z.object({
     outcome_unknown: z.boolean().describe(
       "true: the SMS may have left (and been billed); never send it again without checking",
     ),
-  }).nullable(),
+    reason: consentReason.optional().describe("SEND_NOT_ALLOWED: which consent guard refused"),
+    next_allowed_at: z.string().optional().describe(
+      "quiet hours: the earliest time it may be sent (ISO 8601), to pass as scheduled",
+    ),
+    retry_after_seconds: z.number().int().optional(),
+  }).nullable().describe("not_sent with SEND_NOT_ALLOWED: a consent guard refused it"),
 });
 
 /** The batch went out (to every recipient, or some). */
@@ -129,9 +140,12 @@ const NotSent = notSentResult({ count: z.number().int().min(1) });
 
 const ApprovalRequired = approvalRequiredResult("batch", {
   count: z.number().int().min(1),
-  countries: z.array(Country).describe("empty when the price list could not be read"),
+  countries: z.array(Country).describe(
+    "the recipients to be sent; empty when the price list could not be read",
+  ),
   parts_per_message: z.number().int().min(1),
   encoding: encodingName,
+  refused: refusedRecipients,
 });
 
 const Output = z.union([Sent, Quote, NotSent, ApprovalRequired]);
@@ -192,21 +206,35 @@ function countryLine(shares: readonly CountryShare[]): string {
   ).join(", ");
 }
 
-/** The confirmation question: count, countries, every number, sender, the full text, parts, cost. */
+/** The items of the recipients the consent guards do not refuse. */
+function allowed<T>(items: readonly T[], refused: Refusals): T[] {
+  return items.filter((_, i) => !refused[i]);
+}
+
+/**
+ * The confirmation question: count, countries, every number, sender, the
+ * full text, parts, cost — of the recipients to be sent — and those the
+ * consent guards refuse.
+ */
 function question(
   input: { to: string[]; from: string; message: string; scheduled?: string },
   parts: number,
   encoding: string,
   quote: BatchQuote | null,
   testMode: boolean,
+  refused: Refusals,
 ): string {
-  const n = input.to.length;
-  const shares = quote ? byCountry(quote.recipients) : null;
-  const cost = quote ? total(quote.recipients.map((q) => q.costMicros)) : null;
+  const to = allowed(input.to, refused);
+  const n = to.length;
+  const quotes = quote ? allowed(quote.recipients, refused) : null;
+  const shares = quotes ? byCountry(quotes) : null;
+  const cost = quotes ? total(quotes.map((q) => q.costMicros)) : null;
+  const left = input.to.length - n;
   return [
     `Send this SMS to ${n} recipient${n === 1 ? "" : "s"}? It costs money and cannot be recalled.`,
+    ...(left > 0 ? [`Not sent (consent), ${left}: ${refusedLine(input.to, refused)}`] : []),
     `Countries: ${shares ? countryLine(shares) : "unknown (the price list could not be read)"}`,
-    `To: ${input.to.join(", ")}`,
+    `To: ${to.join(", ")}`,
     `From: ${input.from}`,
     `Text: ${quoteLine(input.message)}`,
     `Parts: ${parts} per message (${encoding}), ${parts * n} in all` +
@@ -220,14 +248,21 @@ function question(
   ].join("\n");
 }
 
-/** What the approval page and the review card show of a batch. */
-function batchDetails(to: string[], parts: number, quote: BatchQuote | null): BatchDetails {
-  const shares = quote ? byCountry(quote.recipients) : [{
+/** What the approval page and the review card show of a batch (those to be sent, those refused). */
+function batchDetails(
+  all: string[],
+  parts: number,
+  quote: BatchQuote | null,
+  refused: Refusals,
+): BatchDetails {
+  const to = allowed(all, refused);
+  const shares = quote ? byCountry(allowed(quote.recipients, refused)) : [{
     country: null,
     recipients: to.length,
     rateEur: null,
     costMicros: null,
   }];
+  const left = refusedOf(all, refused);
   return {
     recipients: to,
     countries: shares.map((s) => ({
@@ -236,6 +271,7 @@ function batchDetails(to: string[], parts: number, quote: BatchQuote | null): Ba
       costEur: eur(s.costMicros),
     })),
     partsTotal: parts * to.length,
+    ...(left.length > 0 ? { refused: left.map((r) => ({ to: r.to, reason: r.reason })) } : {}),
   };
 }
 
@@ -282,8 +318,10 @@ type Prepared = ReturnType<typeof prepareSend<z.output<typeof Input>>>;
 /** A dry run: the quote per country and in all, and a confirmation token for exactly this batch. */
 async function dryRun(ctx: ToolContext, { args, parts, encoding, marked }: Prepared): Promise<Out> {
   // A token that may not read rates still gets its quote, unpriced (and a confirmation token).
+  const refused = await ctx.services.consent.check(ctx, args.to, args.scheduled);
   const quotes = await Promise.all(
-    args.to.map((to) => quoteSms(ctx, { to, parts }).catch(unpricedWithoutScope({ to }))),
+    allowed(args.to, refused)
+      .map((to) => quoteSms(ctx, { to, parts }).catch(unpricedWithoutScope({ to }))),
   );
   const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms_batch", args);
   return {
@@ -295,6 +333,7 @@ async function dryRun(ctx: ToolContext, { args, parts, encoding, marked }: Prepa
     estimated_cost_eur: eur(total(quotes.map((q) => q.costMicros))),
     confirmation_token: confirmation.token,
     confirmation_expires_in_seconds: confirmation.expiresInSeconds,
+    refused: refusedOf(args.to, refused),
     ...marked,
   };
 }
@@ -329,6 +368,11 @@ function result(
         code: o.error.code,
         message: o.error.message,
         outcome_unknown: o.error.outcomeUnknown,
+        ...(o.error.reason ? { reason: o.error.reason } : {}),
+        ...(o.error.nextAllowedAt ? { next_allowed_at: o.error.nextAllowedAt } : {}),
+        ...(o.error.retryAfterSeconds !== undefined
+          ? { retry_after_seconds: o.error.retryAfterSeconds }
+          : {}),
       },
     })),
     ...marked,
@@ -339,21 +383,23 @@ function result(
 function details(
   { args, parts, encoding, simulate }: Prepared,
   quote: BatchQuote | null,
+  refused: Refusals,
 ): ApprovalDetails {
-  const n = args.to.length;
-  const single = quote?.recipients.length === 1 ? quote.recipients[0]! : null;
+  const to = allowed(args.to, refused);
+  const quotes = quote ? allowed(quote.recipients, refused) : null;
+  const single = quotes?.length === 1 ? quotes[0]! : null;
   return {
-    to: n === 1 ? args.to[0]! : `${n} recipients`,
+    to: to.length === 1 ? to[0]! : `${to.length} recipients`,
     from: args.from,
     message: args.message,
     parts,
     encoding,
-    estimatedCostEur: quote ? eur(total(quote.recipients.map((r) => r.costMicros))) : null,
+    estimatedCostEur: quotes ? eur(total(quotes.map((r) => r.costMicros))) : null,
     rateEur: single?.rateEur ?? null,
     country: single?.country ?? null,
     ...(args.scheduled ? { scheduled: args.scheduled } : {}),
     ...(simulate ? { simulated: true } : {}),
-    batch: batchDetails(args.to, parts, quote),
+    batch: batchDetails(args.to, parts, quote, refused),
   };
 }
 
@@ -394,7 +440,10 @@ export const sendSmsBatch = defineTool({
     "reason means the user declined: do not retry. Status approval_required: give the user " +
     "approval_url, then call again with exactly the same arguments plus approvalId. The " +
     "result has one entry per recipient in input order; only recipients whose error has " +
-    "outcome_unknown false may be sent again, in a new call with a new key.",
+    "outcome_unknown false may be sent again, in a new call with a new key. Recipients the " +
+    "consent guards refuse (opted out, quiet hours where they are, or their daily limit) are " +
+    "not_sent with SEND_NOT_ALLOWED and its reason, and the others go on; the dry run lists " +
+    "them as refused. To notify a list, check it first with manage_opt_outs (action check).",
   scope: "sms:send",
   billable: true,
   input: Input,
@@ -418,29 +467,34 @@ export const sendSmsBatch = defineTool({
       args,
       ...guards,
       recipients: args.to,
+      scheduled: args.scheduled,
       parts,
       quote,
-      question: (q) => question(args, parts, encoding, q, simulate !== undefined),
+      question: (q, refused) => question(args, parts, encoding, q, simulate !== undefined, refused),
       notSent: (reason) => ({
         status: "not_sent" as const,
         reason,
         count: n,
         note: notSentNote(reason, "this batch"),
       }),
-      details: (q) => details(prepared, q),
-      approvalRequired: (approval, q) => ({
-        status: "approval_required" as const,
-        approval_id: approval.id,
-        approval_url: approvalUrl(ctx, approval.id),
-        expires_in_seconds: approval.expiresInSeconds,
-        count: n,
-        countries: q ? countriesOf(q.recipients) : [],
-        parts_per_message: parts,
-        encoding,
-        estimated_cost_eur: q ? eur(total(q.recipients.map((r) => r.costMicros))) : null,
-        note: approvalNote("send_sms_batch"),
-        ...marked,
-      }),
+      details: (q, refused) => details(prepared, q, refused),
+      approvalRequired: (approval, q, refused) => {
+        const quotes = q ? allowed(q.recipients, refused) : null;
+        return {
+          status: "approval_required" as const,
+          approval_id: approval.id,
+          approval_url: approvalUrl(ctx, approval.id),
+          expires_in_seconds: approval.expiresInSeconds,
+          count: n,
+          countries: quotes ? countriesOf(quotes) : [],
+          parts_per_message: parts,
+          encoding,
+          estimated_cost_eur: quotes ? eur(total(quotes.map((r) => r.costMicros))) : null,
+          refused: refusedOf(args.to, refused),
+          note: approvalNote("send_sms_batch"),
+          ...marked,
+        };
+      },
       send: (index) => sendOne(ctx, prepared, dlrUrl, index),
       sent: (batchId, sent) => recordSent(ctx, prepared, counted, batchId, sent),
       // The messages are out: a price that cannot be read now leaves the estimate unknown.

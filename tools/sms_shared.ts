@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { ServiceError } from "../core/errors.ts";
-import type { NotSentReason, SmsQuote } from "../money/mod.ts";
+import type { NotSentReason, Refusals, SmsQuote } from "../money/mod.ts";
 import type { ToolContext } from "./context.ts";
 import { unpricedQuote } from "./pricing.ts";
 import { idempotencyKey } from "./schemas.ts";
@@ -196,6 +196,54 @@ export function unpricedWithoutScope(
     if (thrown instanceof ServiceError && thrown.facts.requiredScope) return unpricedQuote(sms);
     throw thrown;
   };
+}
+
+/** Why a consent guard refuses a recipient (`SEND_NOT_ALLOWED`'s `reason`). */
+export const consentReason = z.enum(["opted_out", "quiet_hours", "recipient_limit"]);
+
+/** The recipients the consent guards refuse now, as dry runs and approval results list them. */
+export const refusedRecipients = z.array(z.object({
+  to: z.string(),
+  reason: consentReason.describe(
+    "opted_out: on this token's opt-out list; quiet_hours: it is SMS_QUIET_HOURS where the " +
+      "number is; recipient_limit: SMS_PER_RECIPIENT_PER_DAY reached",
+  ),
+  next_allowed_at: z.string().nullable().describe(
+    "quiet hours: the earliest time it may be sent (ISO 8601), to pass as scheduled",
+  ),
+  message: z.string(),
+})).describe(
+  "recipients the consent guards refuse now: they would not be sent (judged again at sending); " +
+    "an approval or confirmation never overrides this",
+);
+
+/** The refused recipients of `to` (same order), for a result. */
+export function refusedOf(to: readonly string[], refused: Refusals) {
+  return to.flatMap((number, i) => {
+    const error = refused[i];
+    if (!error) return [];
+    return [{
+      to: number,
+      reason: error.facts.reason!,
+      next_allowed_at: error.facts.nextAllowedAt ?? null,
+      message: error.message,
+    }];
+  });
+}
+
+/** "+1… (opted out), +7… (quiet hours until 2026-12-07T06:00:00Z)", for a question or a page. */
+export function refusedLine(to: readonly string[], refused: Refusals): string {
+  return refusedOf(to, refused).map((r) =>
+    `${r.to} (${
+      r.reason === "opted_out"
+        ? "opted out"
+        : r.reason === "recipient_limit"
+        ? "per-recipient limit reached"
+        : r.next_allowed_at
+        ? `quiet hours until ${r.next_allowed_at}`
+        : "quiet hours"
+    })`
+  ).join(", ");
 }
 
 /** The line of a confirmation question that says test mode only simulates. */

@@ -65,6 +65,8 @@ export interface BearerOptions {
   principal: PrincipalHasher;
   /** Its keyed hash under the previous secret, during a rotation (`undefined` otherwise). */
   previousPrincipal?: (token: string) => Promise<string | undefined>;
+  /** Its hash under the consent key, which outlives rotations (the owner of its opt-out list). */
+  lastingPrincipal?: (token: string) => Promise<string>;
   vouched: VouchedTokens;
 }
 
@@ -101,6 +103,8 @@ export function bearerToken(options: BearerOptions): MiddlewareHandler<AppEnv> {
     const principal: Principal = memo(() => options.principal(token));
     const previous = options.previousPrincipal;
     if (previous) principal.previous = memo(() => previous(token));
+    const lasting = options.lastingPrincipal;
+    if (lasting) principal.lasting = memo(() => lasting(token));
     c.set("principal", principal);
     const admitted = await admission.admit(ip, await principal());
     if (!("judged" in admitted)) {
