@@ -24,6 +24,7 @@ const SPEC_ANNOTATIONS: Record<string, [boolean, boolean, boolean, boolean]> = {
   send_sms_batch: [false, true, false, true],
   get_sms_status: [true, false, true, false],
   get_sms_usage: [true, false, true, false],
+  manage_opt_outs: [false, false, true, false],
 };
 
 /** The scope table of `tools.md`. */
@@ -41,6 +42,7 @@ const SPEC_SCOPES: Record<string, string> = {
   send_sms_batch: "sms:send",
   get_sms_status: "sms:send",
   get_sms_usage: "sms:send",
+  manage_opt_outs: "sms:send",
 };
 
 /** Invalid inputs: the field each must name. */

@@ -449,7 +449,7 @@ export const VARIABLES = {
     default: "",
     expected: "HH:MM-HH:MM in 24-hour time with two different ends, such as 21:00-08:00",
     meaning:
-      "no SMS while it is this time of day where the recipient is (from the number's country, and region where the number tells it; a country of several time zones is quiet while any of them is); empty: none (docs/consent.md)",
+      "no SMS during this time of day in the recipient's local time, e.g. `21:00-08:00` (empty: none; docs/consent.md)",
     parse: (raw) => (raw === "" ? null : parseQuietHours(raw)),
   },
   SMS_PER_RECIPIENT_PER_DAY: {
