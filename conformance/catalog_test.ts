@@ -52,7 +52,7 @@ const explode = defineTool({
 });
 
 /** Which harness a case runs against. */
-type Setup = "default" | "refused" | "noCallbackUrl" | "testMode";
+type Setup = "default" | "refused" | "noCallbackUrl" | "testMode" | "quietHours";
 
 /** A port nothing listens on: connections to it are refused. */
 function closedPort(): number {
@@ -68,6 +68,11 @@ const SETUPS: Record<Setup, () => HarnessOptions> = {
   // A loopback PUBLIC_URL that a remote VertexSMS could never call back.
   noCallbackUrl: () => ({ env: { VERTEXSMS_API_URL: "https://api.vertexsms.invalid" } }),
   testMode: () => ({ env: { SMS_TEST_MODE: "delivered" } }),
+  // 2026-12-07 12:00Z: midnight in Kamchatka, so quiet hours for any Russian mobile.
+  quietHours: () => ({
+    env: { SMS_QUIET_HOURS: "21:00-08:00" },
+    now: () => Date.parse("2026-12-07T12:00:00Z"),
+  }),
 };
 
 /** One tool-level error case. */
@@ -86,6 +91,8 @@ interface ToolCase {
   message?: RegExp;
   /** Further checks on the envelope and the harness. */
   check?: (envelope: Record<string, unknown>, h: Harness) => void;
+  /** A call to make first, with the same client (its result is not checked). */
+  before?: { tool: string; args: Record<string, unknown> };
 }
 
 const SEND = { to: "+37069912345", from: "VertexSMS", message: "Your code is 4821" };
@@ -134,6 +141,32 @@ const TOOL_CASES: ToolCase[] = [
       assert.match(details[0]!.message, /E\.164/);
       assert.equal(h.fake.requests.length, 0, "refused before any upstream call");
     },
+  },
+  {
+    code: "SEND_NOT_ALLOWED",
+    label: "a number on the token's opt-out list",
+    before: { tool: "manage_opt_outs", args: { action: "add", numbers: ["+37069912399"] } },
+    tool: "send_sms",
+    args: { ...SEND, to: "+37069912399" },
+    retryable: false,
+    extra: { reason: "opted_out" },
+    message: /opt-out list/,
+    check: (_e, h) => assert.equal(h.fake.count("POST /sms"), 0),
+  },
+  {
+    code: "SEND_NOT_ALLOWED",
+    label: "quiet hours where the number is",
+    setup: "quietHours",
+    tool: "send_sms",
+    args: { ...SEND, to: "+79161234567" },
+    retryable: true,
+    extra: {
+      reason: "quiet_hours",
+      retry_after_seconds: 18 * 3600,
+      next_allowed_at: "2026-12-08T06:00:00Z",
+    },
+    message: /SMS_QUIET_HOURS=21:00-08:00/,
+    check: (_e, h) => assert.equal(h.fake.count("POST /sms"), 0),
   },
   {
     code: "VERTEX_SEND_FAILED",
@@ -327,6 +360,9 @@ for (const { era, connect } of CLIENTS) {
         const c = await connect(h.mcpUrl, kase.token ?? DEMO_TOKENS.full, { fetch: wire.fetch });
         const label = `${kase.code}: ${kase.label}`;
         try {
+          if (kase.before) {
+            await c.client.callTool({ name: kase.before.tool, arguments: kase.before.args });
+          }
           const result = await c.client.callTool({ name: kase.tool, arguments: kase.args });
           const exchange = wire.last();
           assert.equal(exchange.status, 200, label);

@@ -123,6 +123,7 @@ async function exportedRun(
 Deno.test("OpenTelemetry: request and upstream spans carry tool, status and error code, never secrets", async () => {
   const message = "Telemetry canary text 7fq2";
   const phone = "+37069555555";
+  const optedOut = "+37061112233";
   const { exports, spans, fake } = await exportedRun({}, async (base, vertex) => {
     const mcp = `${base}/mcp`;
     const auth = { Authorization: `Bearer ${DEMO_TOKENS.full}` };
@@ -131,6 +132,8 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
       await modernCall(mcp, "get_operator", { operatorId: 999_999 }, auth),
       await modernCall(mcp, "send_sms", { to: phone, from: "VertexSMS", message }, auth),
       await modernCall(mcp, "lookup_hlr", { msisdn: "+37069912345", waitSeconds: 10 }, auth),
+      await modernCall(mcp, "manage_opt_outs", { action: "add", numbers: [optedOut] }, auth),
+      await modernCall(mcp, "send_sms_batch", { to: [optedOut], from: "VertexSMS", message }, auth),
     ];
     for (const res of calls) {
       assert.equal(res.status, 200);
@@ -158,6 +161,8 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
   assert.equal(operator.attrs["vertexsms.upstream.status_code"], 404);
 
   assert.equal(requestSpan("send_sms").attrs["vertexsms.upstream.status_code"], 200);
+  assert.equal(requestSpan("manage_opt_outs").attrs["error.type"], undefined);
+  assert.equal(requestSpan("send_sms_batch").attrs["vertexsms.upstream.status_code"], undefined);
 
   // One client span per upstream call, a child of its request's span, parent of Deno's fetch span.
   const upstream = (route: string) => spans.filter((s) => s.attrs["vertexsms.route"] === route);
@@ -204,7 +209,15 @@ Deno.test("OpenTelemetry: request and upstream spans carry tool, status and erro
   assert.ok(exports.some((e) => e.path === "/v1/logs"), "the log lines are exported too");
   const everything = exports.map((e) => e.body).join("\n");
   for (
-    const secret of [DEMO_TOKENS.full, message, phone.slice(1), "Bearer", callbackId, capability]
+    const secret of [
+      DEMO_TOKENS.full,
+      message,
+      phone.slice(1),
+      optedOut.slice(1),
+      "Bearer",
+      callbackId,
+      capability,
+    ]
   ) {
     assert.ok(!everything.includes(secret), `exported telemetry contains ${secret}`);
   }
