@@ -15,10 +15,12 @@ Deno.test("the generated table is the pinned package's (rerun `deno task time-zo
   // Compare the data, not the formatting `deno fmt` gave the committed file.
   const entries = (text: string) => text.match(/"[^"]*"/g)!.join("").replace(/" *"/g, "");
   assert.equal(entries(committed), entries(fresh));
-  const parsed = new Map(PREFIX_ZONES.split(" ").map((entry) => {
-    const [prefix, zones] = entry.split(":") as [string, string];
-    return [prefix, zones.split(".").map((i) => ZONE_NAMES[Number(i)])];
-  }));
+  const parsed = new Map(
+    PREFIX_ZONES.split(" ").map((entry) => {
+      const [prefix, zones] = entry.split(":") as [string, string];
+      return [prefix, zones.split(".").map((i) => ZONE_NAMES[Number(i)])];
+    }),
+  );
   assert.deepEqual(parsed, table);
 });
 
