@@ -180,6 +180,7 @@ for (const { era, connect } of CLIENTS) {
           estimated_cost_eur: "0.6788",
           confirmation_token: "…",
           confirmation_expires_in_seconds: 600,
+          refused: [],
         },
       );
       assert.equal(sends(h), 0);

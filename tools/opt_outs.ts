@@ -68,7 +68,7 @@ export const manageOptOuts = defineTool({
     "remove one only when that person asks to be texted again; check up to 1000 numbers before " +
     "a send or a batch (which of them are on it); list reads the list, 1000 at a time " +
     "(next_cursor). send_sms and send_sms_batch refuse every listed number (SEND_NOT_ALLOWED, " +
-    "reason opted_out) whatever anyone approved. Idempotent, not billable, no call to " +
+    "reason opted_out) whatever anyone approved. Not billable, idempotent, no call to " +
     "VertexSMS: this server keeps the list (VertexSMS cannot pass inbound replies on, so STOP " +
     "replies must be added here).",
   scope: "sms:send",
