@@ -137,7 +137,10 @@ Deno.test("a toolset URL offers only the skills its tools serve, and no file of 
               () => helper.get(elsewhere),
               (e: { code?: number }) => e.code === -32602,
             );
-            await assert.rejects(() => client.readResource({ uri: elsewhere }));
+            await assert.rejects(
+              () => client.readResource({ uri: elsewhere }),
+              (e: { code?: number }) => e.code === -32602,
+            );
           } else assert.equal(path, "/mcp/x/sender:write");
         } finally {
           await client.close();

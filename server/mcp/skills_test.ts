@@ -4,7 +4,8 @@
  * argument, result field, status, error code and setting they quote in
  * backticks is one a tool or the configuration has; each covers the money
  * guards' steps of the tools it uses; the budget skill's defaults are the
- * configuration's. And a toolset offers exactly the skills whose tools it has.
+ * configuration's. And a toolset offers exactly the skills whose tools it has,
+ * as `docs/skills.md` says.
  */
 import assert from "node:assert/strict";
 import { z } from "zod";
@@ -249,5 +250,33 @@ Deno.test("a toolset offers exactly the skills whose tools it has", async () => 
     const names = toolsets.forPath(path)!.names;
     const expected = entries.filter((s) => requiredTools(s.frontmatter).every((t) => names.has(t)));
     assert.deepEqual(await offered(path), expected.map((s) => s.frontmatter.name));
+  }
+});
+
+Deno.test("docs/skills.md lists each skill's tools and each URL's skills as the server has them", async () => {
+  const doc = await Deno.readTextFile(new URL("../../docs/skills.md", import.meta.url));
+  const rows = (first: RegExp) =>
+    doc.split("\n").filter((line) => first.test(line)).map((line) =>
+      line.split("|").slice(1, -1).map((c) => [...c.matchAll(/`([^`]+)`/g)].map((m) => m[1]!))
+    );
+  const declared = Object.fromEntries(
+    (await allEntries()).map((s) => [s.frontmatter.name, requiredTools(s.frontmatter)]),
+  );
+  const skillRows = rows(/^\| `sms-/);
+  assert.deepEqual(
+    Object.fromEntries(skillRows.map((cells) => [cells[0]![0], cells.at(-1)])),
+    declared,
+  );
+  const toolsets = new Toolsets(TOOLS);
+  const urlRows = rows(/^\| `(\/mcp|X-MCP-Tools)/);
+  assert.ok(urlRows.length >= 5);
+  for (const [first, names = []] of urlRows) {
+    const url = first?.[0] ?? "";
+    const header = /^X-MCP-Tools: (.*)$/.exec(url)?.[1];
+    const set = toolsets.forPath(header ? "/mcp" : url)!;
+    const narrowed = header ? toolsets.narrow(set, header) : set;
+    assert.ok("names" in narrowed, url);
+    const shown = names.length === 0 ? Object.keys(declared).sort() : names;
+    assert.deepEqual(shown, await skills.offered(narrowed.names), url);
   }
 });
