@@ -4,82 +4,17 @@
  * SIGINT/SIGTERM, then drains in-flight requests (at most
  * `SHUTDOWN_TIMEOUT_MS`) and exits 0, or 1 when the drain was cut short.
  */
-import { type Config, ConfigError, loadConfig, readEnv, withoutPassword } from "./core/config.ts";
+import { loadConfig, readEnv } from "./core/config.ts";
 import { Logger, processSink } from "./core/log.ts";
-import { startServer } from "./server/mod.ts";
-import {
-  kvState,
-  memoryState,
-  RedisSetupError,
-  redisState,
-  SecretMismatchError,
-  type SharedState,
-} from "./state/mod.ts";
+import { orRefuse, startServer, verifyStateSecrets } from "./server/mod.ts";
+import { openState } from "./state/mod.ts";
 import { TOOLS } from "./tools/mod.ts";
 
-/** Open Deno KV as `KV_PATH` says: empty → Deno's default database, `off` → none. */
-async function openKv(config: Config): Promise<Deno.Kv | null> {
-  if (config.kvPath === "off") return null;
-  if (typeof Deno.openKv !== "function") return null;
-  try {
-    return await Deno.openKv(config.kvPath || undefined);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new ConfigError(
-      "KV_PATH",
-      `a Deno KV database this process can open (${reason})`,
-      config.kvPath,
-    );
-  }
-}
-
-/**
- * The shared state: Redis when `STATE_URL` is set (`@redis/client` is loaded
- * only then), else Deno KV as `KV_PATH` says, else this process's memory.
- */
-async function openState(
-  config: Config,
-  logger: Logger,
-): Promise<{ state: SharedState; kv: Deno.Kv | null }> {
-  if (config.stateUrl !== "") {
-    const password = config.stateRedisPassword;
-    try {
-      const state = await redisState({
-        url: config.stateUrl,
-        ...(password ? { password } : {}),
-        logger,
-      });
-      return { state, kv: null };
-    } catch (error) {
-      if (!(error instanceof RedisSetupError)) throw error;
-      let reason = error.message;
-      const secrets = [password, new URL(config.stateUrl).password].filter((p) => p !== "");
-      for (const secret of secrets) reason = reason.replaceAll(secret, "***");
-      throw new ConfigError(
-        "STATE_URL",
-        `a Redis server this process can use: ${reason}`,
-        withoutPassword(config.stateUrl),
-      );
-    }
-  }
-  const kv = await openKv(config);
-  return { state: kv ? kvState(kv) : memoryState(), kv };
-}
-
-/** Configuration, or one line on stderr and exit code 1. */
-function prepare(env: Record<string, string | undefined>): Config {
-  try {
-    return loadConfig(env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    Deno.exit(1);
-  }
-}
-
 if (import.meta.main) {
+  // Each step that can refuse prints one line and exits 1: nothing listens before the
+  // configuration, the state and its secret are known good.
   const env = readEnv();
-  const config = prepare(env);
+  const config = await orRefuse(() => loadConfig(env));
   const logger = new Logger(
     config.logLevel,
     processSink({
@@ -87,11 +22,12 @@ if (import.meta.main) {
       otel: Deno.env.get("OTEL_DENO") === "true",
     }),
   );
-  const { state, kv } = await openState(config, logger).catch((error) => {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    Deno.exit(1);
-  });
+  const { state, kv } = await orRefuse(() => openState(config, logger));
+  const closeState = async () => {
+    await state.close();
+    kv?.close();
+  };
+  const secrets = await orRefuse(() => verifyStateSecrets(config, state), closeState);
   if (Deno.env.get("DENO_DEPLOY") && !env.PUBLIC_URL?.trim()) {
     logger.warn("PUBLIC_URL is not set", {
       hint:
@@ -101,24 +37,20 @@ if (import.meta.main) {
   if (state.kind === "redis" && config.stateSecret === "") {
     logger.warn("STATE_SECRET is not set", {
       hint: "with Redis, set the same STATE_SECRET on every instance: the random one kept in " +
-        "Redis is lost if Redis restarts without persistence, and instances started after " +
-        "that would use another one than those already running",
+        "Redis is lost if Redis restarts without persistence. Setting it now is a rotation " +
+        "from the generated secret: live idempotency records are kept (docs/operations.md)",
     });
   }
-  const server = startServer({ env, tools: TOOLS, logger, state });
-  try {
-    await server.app.ready();
-  } catch (error) {
-    if (!(error instanceof SecretMismatchError)) throw error;
-    console.error(error.message);
-    await state.close();
-    Deno.exit(1);
-  }
+  const server = await orRefuse(
+    () => startServer({ env, tools: TOOLS, logger, state, secrets }),
+    closeState,
+  );
   logger.info("listening", {
     address: `${server.addr.hostname}:${server.addr.port}`,
     public_url: server.url,
     upstream: config.vertexApiUrl,
     state: state.kind,
+    state_database: state.where,
     sms_test_mode: config.smsTestMode,
   });
   if (config.smsTestMode !== "off") {
@@ -144,8 +76,7 @@ if (import.meta.main) {
       server.shutdown().then(() => true),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs)),
     ]);
-    await state.close();
-    kv?.close();
+    await closeState();
     logger.info("stopped", { drained });
     Deno.exit(drained ? 0 : 1);
   };

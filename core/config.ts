@@ -48,8 +48,10 @@ export interface Config {
   pinTextsPerHour: number;
   /** `off`, or the outcome VertexSMS simulates for every send (its `testMode`). */
   smsTestMode: SmsTestMode;
-  /** Master secret shared by every instance; empty: see `principal.ts` `resolveSecret`. */
+  /** Master secret shared by every instance; empty: see `state/secret.ts`. */
   stateSecret: string;
+  /** The secret a rotation moves away from (`state/secret.ts`); empty: none. */
+  stateSecretPrevious: string;
   logLevel: LogLevel;
 }
 
@@ -398,6 +400,15 @@ export const VARIABLES = {
     parse: (raw) => (raw === "" ? "" : secret(raw)),
     secret: true,
   },
+  STATE_SECRET_PREVIOUS: {
+    key: "stateSecretPrevious",
+    default: "",
+    expected: "a secret like STATE_SECRET's, with STATE_SECRET set to another one",
+    meaning:
+      "during a rotation: the secret being replaced, so idempotency records made under it are still honoured for 24 hours (see docs/operations.md)",
+    parse: (raw) => (raw === "" ? "" : secret(raw)),
+    secret: true,
+  },
   LOG_LEVEL: {
     key: "logLevel",
     default: "info",
@@ -449,6 +460,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       shownValue("STATE_REDIS_PASSWORD", config.stateRedisPassword),
     );
   }
+  if (
+    config.stateSecretPrevious !== "" &&
+    (config.stateSecret === "" || config.stateSecret === config.stateSecretPrevious)
+  ) {
+    throw new ConfigError(
+      "STATE_SECRET_PREVIOUS",
+      "set only beside a different STATE_SECRET (the new secret of a rotation)",
+      shownValue("STATE_SECRET_PREVIOUS", config.stateSecretPrevious),
+    );
+  }
   // The deprecated alias counts only when the policy itself was not given.
   const policy = !env.SMS_CONFIRMATION?.trim() && config.smsRequireConfirmation
     ? "require"
@@ -465,10 +486,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
  * `DENO_DEPLOY` (set on Deno Deploy; `main.ts` warns there without
  * `PUBLIC_URL`), `DENO_KV_ACCESS_TOKEN` (read by `Deno.openKv` for a KV
  * Connect URL) and `OTEL_DENO` (with either of it or Deploy, log lines go
- * through `console.log`, which both collect). `deno task start` allows
- * exactly these and `VARIABLES`.
+ * through `console.log`, which both collect), and `DENO_DIR`,
+ * `XDG_CACHE_HOME` and `HOME` (only to name Deno's default KV database's
+ * file in messages, `state/open.ts`). `deno task start` allows exactly these
+ * and `VARIABLES`.
  */
-export const PLATFORM_VARIABLES = ["DENO_DEPLOY", "DENO_KV_ACCESS_TOKEN", "OTEL_DENO"] as const;
+export const PLATFORM_VARIABLES = [
+  "DENO_DEPLOY",
+  "DENO_KV_ACCESS_TOKEN",
+  "OTEL_DENO",
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+  "HOME",
+] as const;
 
 /** Read the variables this server knows from the process environment. */
 export function readEnv(): Record<string, string | undefined> {

@@ -144,12 +144,14 @@ const INVALID: Record<VariableName, string> = {
   PIN_TEXTS_PER_HOUR: "5/h",
   SMS_TEST_MODE: "on",
   STATE_SECRET: "too-short-to-sign-anything",
+  STATE_SECRET_PREVIOUS: "too-short-to-sign-anything",
   LOG_LEVEL: "verbose",
 };
 
 /** Variables whose value must never appear as given, not even in a refusal. */
 const SECRET: ReadonlySet<VariableName> = new Set([
   "STATE_SECRET",
+  "STATE_SECRET_PREVIOUS",
   "STATE_REDIS_PASSWORD",
   "STATE_URL",
 ]);
@@ -245,4 +247,23 @@ Deno.test("every variable is refused on a bad value, each with one line naming i
     `figure config: ${refused.length} of ${names.length} variables refused at start with one line naming them`,
   );
   assert.deepEqual(refused, names);
+});
+
+Deno.test("STATE_SECRET_PREVIOUS needs a different STATE_SECRET beside it, and is never echoed", () => {
+  const old = "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s";
+  for (
+    const env of [{ STATE_SECRET_PREVIOUS: old }, { STATE_SECRET: old, STATE_SECRET_PREVIOUS: old }]
+  ) {
+    assert.throws(() => loadConfig(env), (error: unknown) => {
+      assert.ok(error instanceof ConfigError && error.variable === "STATE_SECRET_PREVIOUS");
+      assert.match(error.message, /beside a different STATE_SECRET/);
+      assert.ok(!error.message.includes(old));
+      return true;
+    });
+  }
+  const rotating = loadConfig({
+    STATE_SECRET: "Z1x9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0L",
+    STATE_SECRET_PREVIOUS: old,
+  });
+  assert.equal(rotating.stateSecretPrevious, old);
 });

@@ -6,7 +6,8 @@
  * what it alone knows, as attributes:
  *
  * - on the request span: `mcp.method.name`, `gen_ai.tool.name`, `error.type`
- *   (the catalog code) and `vertexsms.upstream.status_code`;
+ *   (the catalog code), `vertexsms.upstream.status_code` and, when VertexSMS
+ *   gave no answer, `vertexsms.upstream.error` (its cause: `dns`, `tls`, …);
  * - a client span per VertexSMS call (`VertexSMS GET /rates`, parent of
  *   Deno's `fetch` span): `vertexsms.route`, `http.response.status_code`,
  *   `vertexsms.attempts` and `error.type`.
@@ -26,6 +27,8 @@ export interface RequestFacts {
   tool?: string;
   errorCode?: string;
   upstreamStatus?: number;
+  /** Why VertexSMS gave no answer, when it gave none (`connection_refused`, `dns`, …). */
+  upstreamError?: string;
 }
 
 /** Put what the request's log line says about MCP on the request's span. */
@@ -37,6 +40,9 @@ export function annotateRequestSpan(facts: RequestFacts): void {
   if (facts.errorCode !== undefined) span.setAttribute("error.type", facts.errorCode);
   if (facts.upstreamStatus !== undefined) {
     span.setAttribute("vertexsms.upstream.status_code", facts.upstreamStatus);
+  }
+  if (facts.upstreamError !== undefined) {
+    span.setAttribute("vertexsms.upstream.error", facts.upstreamError);
   }
 }
 

@@ -8,6 +8,8 @@
  * default 6274) and any other server variable.
  */
 import { readEnv } from "../core/config.ts";
+import { orRefuse } from "../server/mod.ts";
+import { TOOLS } from "../tools/mod.ts";
 import { banner, startDemo } from "./dev.ts";
 import { DEMO_TOKENS } from "../testing/fake/mod.ts";
 import { devProgram, spawnUntil } from "../testing/process.ts";
@@ -62,19 +64,40 @@ export async function startInspector(options: InspectorOptions): Promise<Running
   return { url: started.ready[1] as string, stop: async () => void await started.stop() };
 }
 
+/**
+ * The Inspector UI's labels a person clicks, in order: the same ones
+ * `inspector_browser.ts` clicks in Chromium (so the printed steps stay true).
+ */
+export const UI = {
+  /** What the server's card says once its switch connected it. */
+  connected: "Connected",
+  tools: "Tools",
+  tool: "get_sms_rates",
+  argument: "country",
+  run: "Execute Tool",
+  result: "Structured Output",
+} as const;
+
+/** The click-through the banner prints. */
+export function inspectorSteps(url: string): string {
+  return `
+  MCP Inspector  ${url}
+
+  Open it: the server's card is already filled in (with the "Authorization: Bearer
+  ${DEMO_TOKENS.full}" header). Press the switch on the card until it says "${UI.connected}",
+  open ${UI.tools} (the ${TOOLS.length} tools are listed), pick ${UI.tool}, type LT into
+  ${UI.argument}, press "${UI.run}" and read the ${UI.result}.
+  Ctrl-C stops both.
+`;
+}
+
 if (import.meta.main) {
-  const demo = startDemo(readEnv());
+  const demo = await orRefuse(() => startDemo(readEnv()));
   const port = Number(Deno.env.get("INSPECTOR_PORT") ?? 6274);
-  console.log(banner(demo.url));
+  console.log(banner(demo.url, demo));
   console.log("Starting the MCP Inspector…");
   const inspector = await startInspector({ mcpUrl: demo.mcpUrl, token: DEMO_TOKENS.full, port });
-  console.log(`
-  MCP Inspector  ${inspector.url}
-
-  Open it, press Connect (the server and the "Authorization: Bearer ${DEMO_TOKENS.full}"
-  header are already filled in), then Tools → List Tools → get_sms_rates → Run Tool.
-  Ctrl-C stops both.
-`);
+  console.log(inspectorSteps(inspector.url));
   const stop = async () => {
     await inspector.stop();
     await demo.stop();

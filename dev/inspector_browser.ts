@@ -13,13 +13,13 @@ import assert from "node:assert/strict";
 import { TOOLS } from "../tools/mod.ts";
 import { startDemo } from "./dev.ts";
 import { DEMO_TOKENS } from "../testing/fake/mod.ts";
-import { startInspector } from "./inspector.ts";
+import { startInspector, UI } from "./inspector.ts";
 import { freePort } from "../testing/process.ts";
 import { openChromium, TIMEOUT_MS } from "./browser.ts";
 
 /** Drive the UI once; resolves with the screenshot path. */
 async function run(screenshot: string): Promise<string> {
-  const demo = startDemo({ PORT: "0", BIND_HOST: "127.0.0.1" });
+  const demo = await startDemo({ PORT: "0", BIND_HOST: "127.0.0.1" });
   let inspector: Awaited<ReturnType<typeof startInspector>> | undefined;
   let browser: Awaited<ReturnType<typeof openChromium>> | undefined;
   try {
@@ -36,20 +36,20 @@ async function run(screenshot: string): Promise<string> {
     // The ad-hoc server from --server-url, with its header, is the one card.
     await page.getByText(demo.mcpUrl, { exact: true }).waitFor();
     await page.getByRole("switch").first().click({ force: true });
-    await page.getByText("Connected", { exact: true }).waitFor();
+    await page.getByText(UI.connected, { exact: true }).waitFor();
     console.log("connected");
 
-    await page.getByText("Tools", { exact: true }).first().click();
-    await page.getByText(`Tools (${TOOLS.length})`).waitFor();
+    await page.getByText(UI.tools, { exact: true }).first().click();
+    await page.getByText(`${UI.tools} (${TOOLS.length})`).waitFor();
     for (const tool of TOOLS) {
       await page.getByText(tool.name, { exact: true }).first().waitFor();
     }
     console.log(`listed ${TOOLS.length} tools`);
 
-    await page.getByText("get_sms_rates", { exact: true }).click();
-    await page.getByRole("textbox", { name: "country" }).fill("LT");
-    await page.getByRole("button", { name: "Execute Tool" }).click();
-    await page.getByText("Structured Output").waitFor();
+    await page.getByText(UI.tool, { exact: true }).click();
+    await page.getByRole("textbox", { name: UI.argument }).fill("LT");
+    await page.getByRole("button", { name: UI.run }).click();
+    await page.getByText(UI.result).waitFor();
     const results = await page.locator("body").innerText();
     assert.match(results, /"country_name": "Lithuania"/);
     assert.match(results, /"rate_eur": "0\.045"/);

@@ -245,11 +245,42 @@ Deno.test("main.ts loads no test, fake, development tool or benchmark, and only 
   assert.ok(files.includes("server/app.ts") && files.includes("tools/sms.ts"));
   const tooling = files.filter((f) => TOOLING.has(folderOf(f)) || isTestCode(f));
   assert.deepEqual(tooling, []);
-  // "name@version", or "name@version_peer@version" when an optional peer is present.
-  const packages = Object.keys(info.npmPackages).map((p) => /^(@?[^@]+)@/.exec(p)![1]!).sort();
-  const runtime = Object.values(denoConfig.imports).map((s) => s.slice(4).replace(/@[^@]+$/, ""));
-  for (const name of runtime) assert.ok(packages.includes(name), `${name} is locked`);
+  const packages = packagesOf(info);
+  for (const name of RUNTIME) assert.ok(packages.includes(name), `${name} is locked`);
   assert.ok(packages.length <= 10, `deno.lock holds ${packages.length} packages: ${packages}`);
+});
+
+/** The runtime packages: deno.json's imports, by name. */
+const RUNTIME = Object.values(denoConfig.imports).map((s) => s.slice(4).replace(/@[^@]+$/, ""));
+
+/** Package names of a graph: "name@version", or "name@version_peer@version" with a peer. */
+const packagesOf = (info: Info) =>
+  Object.keys(info.npmPackages).map((p) => /^(@?[^@]+)@/.exec(p)![1]!).sort();
+
+Deno.test("the demo loads the server and the fake only: deno.json's lockfile, no test or dev tool", async () => {
+  // A first `deno task dev` fetches what its configuration locks: deno.json's, not dev.json's.
+  assert.doesNotMatch(denoConfig.tasks.dev, /--config/, "`deno task dev` runs with deno.json");
+  const info = await denoInfo("dev/dev.ts");
+  const files = info.modules.map((m) => local(m.specifier)).filter((p) => p !== undefined);
+  assert.ok(files.includes("server/app.ts") && files.includes("testing/fake/mod.ts"));
+  const tools = files.filter((f) =>
+    isTestCode(f) || ["conformance", "reliability", "bench"].includes(folderOf(f)) ||
+    (folderOf(f) === "dev" && f !== "dev/dev.ts") ||
+    (folderOf(f) === "testing" && !f.startsWith("testing/fake/") && f !== "testing/process.ts")
+  );
+  assert.deepEqual(tools, []);
+  const packages = packagesOf(info);
+  assert.deepEqual(
+    packages.filter((p) => !RUNTIME.includes(p) && p !== "@modelcontextprotocol/core"),
+    [],
+  );
+  assert.ok(packages.length <= 10, `the demo needs ${packages.length} packages: ${packages}`);
+  // And deno.lock, frozen, holds all of them.
+  const cached = await new Deno.Command(Deno.execPath(), {
+    args: ["cache", "--frozen", "dev/dev.ts"],
+    cwd: ROOT,
+  }).output();
+  assert.equal(cached.code, 0, new TextDecoder().decode(cached.stderr));
 });
 
 Deno.test("dev.json repeats deno.json's imports, compiler options and unstable flags exactly", () => {

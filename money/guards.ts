@@ -44,6 +44,11 @@ export interface MoneyOptions {
   store: Store;
   /** The master secret (see `core/keys.ts`). */
   secret: SecretSource;
+  /**
+   * During a secret rotation, the previous secret (`undefined` otherwise):
+   * idempotency records made under it are still honoured.
+   */
+  previousSecret?: () => Promise<Uint8Array<ArrayBuffer> | undefined>;
   limits: SendLimits;
   /** Who must approve a send: `ask` in-band when possible, `require` a person always, `off`. */
   confirmation: ConfirmationPolicy;
@@ -72,6 +77,7 @@ export class Money implements MoneyGuards {
     this.#idempotency = new Idempotency({
       store,
       secret,
+      previousSecret: options.previousSecret,
       digest,
       leaseMs: options.leaseMs,
       pollMs: options.pollMs ?? 100,

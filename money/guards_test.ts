@@ -593,3 +593,35 @@ Deno.test("off: nobody is asked, even a client that could be", async () => {
 Deno.test("canonical JSON ignores key order and undefined", () => {
   assert.equal(canonicalJson({ b: 1, a: [{ d: undefined, c: "x" }] }), '{"a":[{"c":"x"}],"b":1}');
 });
+
+Deno.test("a secret rotation keeps idempotency: records of either secret are found, new ones by both", async () => {
+  const store = new MemoryStore();
+  const NEW = new TextEncoder().encode("the-new-unit-test-secret-of-32-bytes!");
+  const before = money({ store, secret: SECRET });
+  const during = money({ store, secret: NEW, previousSecret: () => Promise.resolve(SECRET) });
+  const after = money({ store, secret: NEW });
+  // Principals are keyed hashes, so they change with the secret; `previous` is the old one.
+  const oldCtx = ctx({}, "principal-under-old");
+  const newCtx = ctx({}, "principal-under-new");
+  newCtx.principal.previous = () => Promise.resolve("principal-under-old");
+  const a = action(() => SENT);
+  const call = { tool: "send_sms", args: { to: "+1" }, idempotencyKey: "k1", run: a.run };
+
+  assert.deepEqual(await before.once(oldCtx, call), SENT);
+  assert.deepEqual(await during.once(newCtx, call), SENT, "a record made before is replayed");
+  assert.equal(a.calls.n, 1);
+  await assert.rejects(() => during.once(newCtx, { ...call, args: { to: "+2" } }), {
+    code: "INVALID_INPUT",
+  });
+
+  const k2 = { ...call, idempotencyKey: "k2" };
+  assert.deepEqual(await during.once(newCtx, k2), SENT);
+  assert.equal(a.calls.n, 2);
+  assert.deepEqual(await before.once(oldCtx, k2), SENT, "an instance not yet restarted finds it");
+  assert.equal(a.calls.n, 2);
+
+  // Without the previous secret, the first record would be lost: the call runs again.
+  const plainCtx = ctx({}, "principal-under-new");
+  assert.deepEqual(await after.once(plainCtx, { ...call, idempotencyKey: "k1" }), SENT);
+  assert.equal(a.calls.n, 3);
+});

@@ -8,6 +8,11 @@
  * server secret and the token's keyed hash) — never the arguments, the SMS
  * text or the token. A definite refusal frees the key; an outcome that may
  * have been billed is kept and replayed, so a retry never sends twice.
+ *
+ * During a rotation of the server secret (`state/secret.ts`), every record
+ * is read and written under both secrets' keys: a record made under the
+ * previous secret (by this server before the rotation, or by an instance not
+ * yet restarted) is still found, and one made now is found by both.
  */
 import { canonicalJson } from "../core/canonical_json.ts";
 import { asServiceError, type ErrorFacts, ServiceError } from "../core/errors.ts";
@@ -21,7 +26,7 @@ import {
   StoreFullError,
   type StoreKey,
 } from "../state/mod.ts";
-import type { Digest } from "./digest.ts";
+import { type Digest, keyedDigest } from "./digest.ts";
 import { asUnknownOutcome, definitelyNotBilled, storeFull, tokenRejected } from "./outcome.ts";
 import type { BillableCall, GuardContext } from "./types.ts";
 
@@ -43,8 +48,8 @@ interface KeyRecord extends Expiring {
   box?: string;
 }
 
-/** One idempotency key of one token, as the guards address it. */
-interface Slot {
+/** One idempotency key of one token under one secret. */
+interface Part {
   key: StoreKey;
   /** `key` as a string, for the in-process map. */
   id: string;
@@ -54,12 +59,32 @@ interface Slot {
   seal: Promise<CryptoKey>;
 }
 
+/** One idempotency key of one token, as the guards address it (during a rotation, twice). */
+interface Slot extends Part {
+  /** The same key under the previous secret, during a rotation. */
+  previous?: Part;
+}
+
+/** The keys records are addressed and sealed with under one secret. */
+interface Keys {
+  digest: Digest;
+  sealBase: () => Promise<CryptoKey>;
+}
+
+/** The keys of `secret`: its digest, and the base of its sealing keys. */
+function keysOf(secret: SecretSource, digest: Digest = keyedDigest(secret)): Keys {
+  const seal = deriveKey(secret, "seal");
+  return { digest, sealBase: memo(async () => await hmacKey(await seal())) };
+}
+
 type Sealed = { output: object } | { error: { code: string; message: string; facts: ErrorFacts } };
 
 /** Options of {@link Idempotency}. */
 export interface IdempotencyOptions {
   store: Store;
   secret: SecretSource;
+  /** During a secret rotation, the previous secret (`undefined` otherwise). */
+  previousSecret?: () => Promise<Uint8Array<ArrayBuffer> | undefined>;
   digest: Digest;
   /**
    * Longest a billable call can take: a claim still pending after this is
@@ -74,22 +99,30 @@ export interface IdempotencyOptions {
 /** The idempotency records of one server (all instances sharing its store and secret). */
 export class Idempotency {
   readonly #store: Store;
-  readonly #digest: Digest;
+  readonly #keys: Keys;
+  readonly #previousSecret: () => Promise<Uint8Array<ArrayBuffer> | undefined>;
+  #previous: { secret: Uint8Array; keys: Keys } | undefined;
   readonly #leaseMs: number;
   readonly #pollMs: number;
   readonly #now: () => number;
-  readonly #sealBase: () => Promise<CryptoKey>;
   /** Calls running on this instance, by idempotency record: settle when recorded. */
   readonly #inflight = new Map<string, Promise<void>>();
 
   constructor(options: IdempotencyOptions) {
     this.#store = options.store;
-    this.#digest = options.digest;
+    this.#keys = keysOf(options.secret, options.digest);
+    this.#previousSecret = options.previousSecret ?? (() => Promise.resolve(undefined));
     this.#leaseMs = options.leaseMs;
     this.#pollMs = options.pollMs;
     this.#now = options.now;
-    const seal = deriveKey(options.secret, "seal");
-    this.#sealBase = memo(async () => await hmacKey(await seal()));
+  }
+
+  /** The previous secret's keys, during a rotation. */
+  async #previousKeys(): Promise<Keys | undefined> {
+    const secret = await this.#previousSecret();
+    if (!secret) return undefined;
+    if (this.#previous?.secret !== secret) this.#previous = { secret, keys: keysOf(secret) };
+    return this.#previous.keys;
   }
 
   /** Calls of this instance currently holding an idempotency claim. */
@@ -101,14 +134,11 @@ export class Idempotency {
   async slot(ctx: GuardContext, call: BillableCall<unknown>): Promise<Slot | undefined> {
     const key = idempotencyKeyOf(call.idempotencyKey, ctx.idempotencyKey);
     if (key === undefined) return undefined;
-    const principal = await ctx.principal();
-    const storeKey = ["idem", principal, await this.#digest("key", key)];
-    return {
-      key: storeKey,
-      id: JSON.stringify(storeKey),
-      fp: await this.#digest("args", call.tool, canonicalJson(call.args)),
-      seal: this.#sealKey(principal),
-    };
+    const slot: Slot = await part(this.#keys, await ctx.principal(), key, call);
+    const previous = await this.#previousKeys();
+    const principal = previous && await ctx.principal.previous?.();
+    if (previous && principal) slot.previous = await part(previous, principal, key, call);
+    return slot;
   }
 
   /**
@@ -122,34 +152,40 @@ export class Idempotency {
     claim: boolean,
   ): Promise<{ output: object } | null> {
     let waited = false;
+    const parts = partsOf(slot);
     for (;;) {
-      const [entry] = await this.#store.getMany<KeyRecord>([slot.key]);
+      const entries = await this.#store.getMany<KeyRecord>(parts.map((p) => p.key));
       const now = this.#now();
-      const record = entry!.value && entry!.value.exp > now ? entry!.value : null;
-      if (record && record.s !== "failed" && record.fp !== slot.fp) throw keyReused();
+      const live = entries.map((e) => e.value && e.value.exp > now ? e.value : null);
+      // The record that decides: one that still holds the key first (the current secret's
+      // before the previous one's), else a freed one.
+      let at = live.findIndex((r) => r !== null && r.s !== "failed");
+      if (at < 0) at = Math.max(0, live.findIndex((r) => r !== null));
+      const [record, part, entry] = [live[at] ?? null, parts[at]!, entries[at]!];
+      if (record && record.s !== "failed" && record.fp !== part.fp) throw keyReused();
       if (record?.s === "done" || record?.s === "unknown") {
-        return await this.#open(slot, record);
+        return await this.#open(part, record);
       }
-      if (record?.s === "failed" && waited && record.fp === slot.fp) {
+      if (record?.s === "failed" && waited && record.fp === part.fp) {
         // We waited for that very call: its definite refusal is our answer too.
-        return await this.#open(slot, record);
+        return await this.#open(part, record);
       }
       if (record?.s === "pending") {
         if ((record.until ?? 0) <= now && !this.#inflight.has(slot.id)) throw staleClaim();
         waited = true;
-        await this.#waitForChange(ctx, slot, entry!, record.until ?? now);
+        await this.#waitForChange(ctx, slot, entry, record.until ?? now);
         continue;
       }
       if (!claim) return null;
-      const pending: KeyRecord = {
+      const pending = (p: Part): KeyRecord => ({
         s: "pending",
-        fp: slot.fp,
+        fp: p.fp,
         until: now + this.#leaseMs,
         exp: now + IDEMPOTENCY_TTL_MS,
-      };
-      const sets = [{ key: slot.key, value: pending }];
+      });
+      const sets = parts.map((p) => ({ key: p.key, value: pending(p) }));
       try {
-        if (await this.#store.commit({ checks: [entry!], sets, deletes: [] })) return null;
+        if (await this.#store.commit({ checks: entries, sets, deletes: [] })) return null;
       } catch (error) {
         if (error instanceof StoreFullError) throw storeFull();
         throw error;
@@ -173,33 +209,42 @@ export class Idempotency {
         outcome = { error: asServiceError(thrown) };
       }
       const now = this.#now();
-      let record: KeyRecord | null;
+      /** What is kept: the state, for how long, and the sealed outcome; `null`: nothing. */
+      let kept: { s: KeyRecord["s"]; exp: number; value: Sealed } | null;
       if ("output" in outcome) {
-        const box = await this.#seal(slot, { output: outcome.output });
-        record = { s: "done", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS };
+        kept = { s: "done", exp: now + IDEMPOTENCY_TTL_MS, value: { output: outcome.output } };
       } else {
         let error = ctx.signal.aborted && !outcome.error.facts.outcomeUnknown
           ? cancelledMidCall()
           : outcome.error;
         if (tokenRejected(error)) {
           // VertexSMS refused the token itself: keep nothing for a caller it does not accept.
-          record = null;
+          kept = null;
         } else if (definitelyNotBilled(error, ctx.signal)) {
-          const box = await this.#seal(slot, { error: serialize(error) });
-          record = { s: "failed", fp: slot.fp, box, exp: now + this.#leaseMs };
+          kept = { s: "failed", exp: now + this.#leaseMs, value: { error: serialize(error) } };
         } else {
           error = asUnknownOutcome(error);
-          const box = await this.#seal(slot, { error: serialize(error) });
-          record = { s: "unknown", fp: slot.fp, box, exp: now + IDEMPOTENCY_TTL_MS };
+          kept = {
+            s: "unknown",
+            exp: now + IDEMPOTENCY_TTL_MS,
+            value: { error: serialize(error) },
+          };
         }
         outcome = { error };
       }
+      const parts = partsOf(slot);
+      const sets = kept
+        ? await Promise.all(parts.map(async (p) => ({
+          key: p.key,
+          value: { s: kept.s, fp: p.fp, box: await this.#seal(p, kept.value), exp: kept.exp },
+        })))
+        : [];
       // The caller gets its outcome even if the store fails now: the claim then stays
       // pending, and repeats read it as an unknown outcome once its lease is over.
       await this.#store.commit({
         checks: [],
-        sets: record ? [{ key: slot.key, value: record }] : [],
-        deletes: record ? [] : [slot.key],
+        sets,
+        deletes: kept ? [] : parts.map((p) => p.key),
       })
         .catch(() => {});
       if ("error" in outcome) throw outcome.error;
@@ -221,15 +266,15 @@ export class Idempotency {
     if (local) return await abortable(local, ctx.signal);
     while (this.#now() < until) {
       await abortable(sleep(this.#pollMs, ctx.signal), ctx.signal);
-      const [entry] = await this.#store.getMany<KeyRecord>([slot.key]);
+      const [entry] = await this.#store.getMany<KeyRecord>([seen.key]);
       if (entry!.versionstamp !== seen.versionstamp) return;
     }
   }
 
-  async #open(slot: Slot, record: KeyRecord): Promise<{ output: object }> {
+  async #open(part: Part, record: KeyRecord): Promise<{ output: object }> {
     let sealed: Sealed;
     try {
-      sealed = JSON.parse(await unseal(await slot.seal, slot.id, record.box ?? ""));
+      sealed = JSON.parse(await unseal(await part.seal, part.id, record.box ?? ""));
     } catch {
       throw new ServiceError(
         "INTERNAL_ERROR",
@@ -244,13 +289,30 @@ export class Idempotency {
     throw new ServiceError(code as ServiceError["code"], message, facts);
   }
 
-  async #seal(slot: Slot, value: Sealed): Promise<string> {
-    return await seal(await slot.seal, slot.id, JSON.stringify(value));
+  async #seal(part: Part, value: Sealed): Promise<string> {
+    return await seal(await part.seal, part.id, JSON.stringify(value));
   }
+}
 
-  async #sealKey(principal: string): Promise<CryptoKey> {
-    return await aesKey(await hmac(await this.#sealBase(), principal));
-  }
+/** One key of one token under one secret's keys. */
+async function part(
+  keys: Keys,
+  principal: string,
+  key: string,
+  call: BillableCall<unknown>,
+): Promise<Part> {
+  const storeKey = ["idem", principal, await keys.digest("key", key)];
+  return {
+    key: storeKey,
+    id: JSON.stringify(storeKey),
+    fp: await keys.digest("args", call.tool, canonicalJson(call.args)),
+    seal: (async () => await aesKey(await hmac(await keys.sealBase(), principal)))(),
+  };
+}
+
+/** Every key of a slot: the current secret's, then the previous one's. */
+function partsOf(slot: Slot): Part[] {
+  return slot.previous ? [slot, slot.previous] : [slot];
 }
 
 /** The one idempotency key of a call: argument and header must agree. */

@@ -24,6 +24,7 @@ export type {
   MoneyGuards,
   NotSentReason,
   PendingApproval,
+  Principal,
   SendCall,
   SmsQuote,
 } from "./types.ts";

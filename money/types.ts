@@ -30,10 +30,20 @@ export interface ConfirmResult {
   receipt?: string;
 }
 
+/**
+ * A keyed hash of the caller's token: a safe key, never the token. During a
+ * secret rotation, `previous` gives its hash under the previous secret
+ * (`undefined` once no rotation is under way), to find records made under it.
+ */
+export interface Principal {
+  (): Promise<string>;
+  previous?: () => Promise<string | undefined>;
+}
+
 /** What the guards need to know about the caller of one tool call. */
 export interface GuardContext {
-  /** A keyed hash of the caller's token: a safe key, never the token. */
-  principal: () => Promise<string>;
+  /** A keyed hash of the caller's token (see {@link Principal}). */
+  principal: Principal;
   /** Aborts when the client goes away. */
   signal: AbortSignal;
   /** The request's `Idempotency-Key` header, when it carried one (a plain value). */

@@ -9,76 +9,8 @@ import assert from "node:assert/strict";
 import { type FakeVertex, startFake } from "../testing/fake/mod.ts";
 import { DEMO_TOKENS, modernCall } from "../testing/harness.ts";
 import { findLeaks, secretsOf } from "../testing/leaks.ts";
-import { freePort } from "../testing/process.ts";
+import { freePort, refusedAtStart, spawnMain, START_FLAGS } from "../testing/process.ts";
 import { redisTest, startRedis } from "../testing/redis.ts";
-import denoConfig from "../deno.json" with { type: "json" };
-
-const ROOT = new URL("..", import.meta.url).pathname;
-
-/** `deno task start`'s permissions: `--allow-env` narrowed to the variables the server reads. */
-const START_FLAGS = denoConfig.tasks.start.split(" ").filter((a) => a.startsWith("--allow-"));
-
-/** `deno task start`, with its output collected line by line. */
-function spawnMain(
-  env: Record<string, string>,
-  flags = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
-) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, "main.ts"],
-    env: { PORT: "0", BIND_HOST: "127.0.0.1", KV_PATH: "off", NO_COLOR: "1", ...env },
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  let changed = () => {};
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    let rest = "";
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + text).split("\n");
-      rest = parts.pop() ?? "";
-      lines.push(...parts);
-      changed();
-    }
-    if (rest) lines.push(rest);
-    changed();
-  };
-  const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  /** The first JSON log line with this `msg` (waits for it, or fails when output ends). */
-  const line = async (msg: string): Promise<Record<string, unknown>> => {
-    let ended = false;
-    done.then(() => ended = true);
-    for (;;) {
-      for (const l of lines) {
-        if (l.startsWith("{") && JSON.parse(l).msg === msg) return JSON.parse(l);
-      }
-      if (ended) throw new Error(`no "${msg}" line in:\n${lines.join("\n")}`);
-      await new Promise<void>((resolve) => changed = resolve);
-    }
-  };
-  /** Kill it if it still runs, and wait for its output to end. */
-  const reap = async () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await child.status;
-    await done;
-  };
-  return { child, lines, line, done, reap };
-}
-
-/** Start `main.ts` with `env`, expect exit 1 and return its one line of output. */
-async function refusedAtStart(env: Record<string, string>): Promise<string> {
-  const main = spawnMain(env);
-  const status = await main.child.status;
-  await main.done;
-  assert.equal(status.code, 1);
-  const output = main.lines.filter((l) => l.trim() !== "");
-  assert.equal(output.length, 1, output.join("\n"));
-  return output[0]!;
-}
 
 /** Whether a TCP connection to the port is refused. */
 async function refuses(port: number): Promise<boolean> {
@@ -186,31 +118,6 @@ Deno.test("a KV_PATH that cannot be opened stops the start with one line naming 
     line,
     /^Invalid configuration: KV_PATH must be a Deno KV database this process can open \(.+\) \(got ".+kv\.sqlite"\)\.$/,
   );
-});
-
-Deno.test("a second instance on the same KV database with another STATE_SECRET refuses to start", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
-  const first = spawnMain({ KV_PATH: path, STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s" });
-  try {
-    await first.line("listening");
-    await first.line("state secret");
-    const same = spawnMain({ KV_PATH: path, STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s" });
-    await same.line("state secret");
-    await same.reap();
-    const other = spawnMain({ KV_PATH: path, STATE_SECRET: "Z1x9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0L" });
-    const status = await other.child.status;
-    await other.done;
-    assert.equal(status.code, 1, "the split would let one key send twice");
-    const refusal = other.lines.filter((l) =>
-      !l.startsWith("{") && !l.startsWith("responseMode:") && l.trim() !== ""
-    );
-    assert.equal(refusal.length, 1, other.lines.join("\n"));
-    assert.match(refusal[0]!, /^STATE_SECRET differs from the one other instances/);
-    assert.ok(!other.lines.join("\n").includes("Z1x9Qw8Er7Ty6Ui5"), "the secret is not printed");
-  } finally {
-    await first.reap();
-    await Deno.remove(path).catch(() => {});
-  }
 });
 
 Deno.test("start-up: only JSON lines; SMS_TEST_MODE is named in `listening` and warned about", async () => {
@@ -325,31 +232,3 @@ Deno.test("STATE_URL beside a KV database stops the start with one line", async 
   assert.match(line, /^Invalid configuration: KV_PATH must be empty or "off" when STATE_URL/);
   assert.ok(!line.includes("Url-Pa55word"));
 });
-
-redisTest(
-  "a second instance on the same Redis with another STATE_SECRET refuses to start",
-  async () => {
-    const redis = await startRedis();
-    const first = spawnMain({
-      STATE_URL: redis.url,
-      STATE_SECRET: "q7V2mZ9kL0pX4rT8wB1nC6yH3jD5fG0s",
-    });
-    try {
-      assert.equal((await first.line("listening")).state, "redis");
-      const other = spawnMain({
-        STATE_URL: redis.url,
-        STATE_SECRET: "Z1x9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0L",
-      });
-      const status = await other.child.status;
-      await other.done;
-      assert.equal(status.code, 1, "the split would let one key send twice");
-      const refusal = other.lines.filter((l) => !l.startsWith("{") && l.trim() !== "");
-      assert.equal(refusal.length, 1, other.lines.join("\n"));
-      assert.match(refusal[0]!, /^STATE_SECRET differs from the one other instances/);
-      assert.ok(!other.lines.join("\n").includes("Z1x9Qw8Er7Ty6Ui5"), "the secret is not printed");
-    } finally {
-      await first.reap();
-      await redis.close();
-    }
-  },
-);

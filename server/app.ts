@@ -34,11 +34,10 @@ import {
 import { Money } from "../money/mod.ts";
 import { HlrBroker, RatesCache } from "../services/mod.ts";
 import {
-  checkSecret,
   isStateUnavailable,
   memoryState,
-  resolveSecret,
   type SharedState,
+  type StateSecrets,
   type Store,
 } from "../state/mod.ts";
 import type { AnyTool } from "../tools/mod.ts";
@@ -49,6 +48,7 @@ import { sessions } from "./middleware/session.ts";
 import { SessionCodec } from "./session.ts";
 import { bearerChallenge } from "./challenge.ts";
 import { serveIcon } from "./icon.ts";
+import { billableLeaseMs, logSecrets, verifyStateSecrets } from "./secrets.ts";
 import { createMcpEndpoint, type Exchange } from "./mcp.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import {
@@ -74,15 +74,17 @@ export interface AppOptions {
   logger?: Logger;
   /** State shared between instances (default: in this process). */
   state?: SharedState;
+  /** The master secret, verified against `state` (default: verified on first use). */
+  secrets?: StateSecrets;
 }
 
 /** The assembled application and the state it owns. */
 export interface App {
   fetch: (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   /**
-   * Resolve the shared secret now (it is otherwise resolved on first use):
-   * throws `SecretMismatchError` when another instance sharing the state
-   * database uses a different `STATE_SECRET`.
+   * Verify the master secret now (when not given, it is otherwise verified on
+   * first use): throws `SecretMismatchError` when the state database is used
+   * with another secret.
    */
   ready(): Promise<void>;
   hlr: HlrBroker;
@@ -92,9 +94,6 @@ export interface App {
   store: Store;
   unauthLimiter: FixedWindowLimiter;
 }
-
-/** Longest an HLR lookup waits for its callback (`lookup_hlr`'s `waitSeconds` maximum). */
-const LONGEST_HLR_WAIT_MS = 30_000;
 
 /** Messages one JSON-RPC batch may carry (2025-03-26 and older; later revisions have none). */
 const MAX_BATCH = 10;
@@ -157,6 +156,16 @@ export function createApp(options: AppOptions): App {
     baseUrl: config.vertexApiUrl,
     timeoutMs: config.upstreamTimeoutMs,
     userAgent: `${SERVER_NAME}/${VERSION}`,
+    // The cause also reaches the request's log line, through the call's `observe` (dispatch).
+    onFailure: (failure) => {
+      logger.debug("upstream failure", {
+        request_id: failure.requestId,
+        route: failure.route,
+        attempt: failure.attempt,
+        upstream_error: failure.cause,
+        detail: failure.detail,
+      });
+    },
   });
   const rates = new RatesCache({ ttlSeconds: config.ratesCacheTtlSeconds });
   const publicHost = new URL(config.publicUrl).hostname;
@@ -166,16 +175,28 @@ export function createApp(options: AppOptions): App {
   const vouched = new VouchedTokens();
 
   const state = options.state ?? memoryState();
-  // Resolved on first use (one read of the shared state at most); every key of the guards
-  // derives from it. Instances sharing state must hold the same secret: a mismatch refuses
-  // every guard (and `main.ts` refuses to start).
-  const secret = memo(async () => {
-    const { secret, origin } = await resolveSecret(config.stateSecret, state.vault);
-    if (state.vault) await checkSecret(state.vault, secret);
-    logger.info("state secret", { origin });
-    return secret;
+  // Verified before listening (`main.ts`), else on first use: every key derives from it, and
+  // a secret the state database does not know refuses every guard (`server/secrets.ts`).
+  const given = options.secrets;
+  if (given) logSecrets(given, state, logger);
+  const secrets = given ? () => Promise.resolve(given) : memo(async () => {
+    const verified = await verifyStateSecrets(config, state);
+    logSecrets(verified, state, logger);
+    return verified;
   });
+  const secret = async () => (await secrets()).current;
+  /** The previous secret while records made under it may be live (a rotation), else undefined. */
+  const previousSecret = async () => {
+    const previous = (await secrets()).previous;
+    return previous && Date.now() < previous.until ? previous.secret : undefined;
+  };
   const principal = createPrincipalHasher(deriveKey(secret, "principal"));
+  const previousHasher = memo(async () => {
+    const previous = (await secrets()).previous;
+    return previous ? createPrincipalHasher(deriveKey(previous.secret, "principal")) : undefined;
+  });
+  const previousPrincipal = async (token: string) =>
+    await previousSecret() ? (await previousHasher())?.(token) : undefined;
   const hlrSeal = deriveKey(secret, "hlr-seal");
   const hlr = new HlrBroker({
     mailboxes: state.mailboxes,
@@ -185,6 +206,7 @@ export function createApp(options: AppOptions): App {
   const money = new Money({
     store,
     secret,
+    previousSecret,
     limits: {
       sendsPerMinute: config.smsSendsPerMinute,
       recipientsPerHour: config.smsRecipientsPerHour,
@@ -192,8 +214,7 @@ export function createApp(options: AppOptions): App {
       pinTextsPerHour: config.pinTextsPerHour,
     },
     confirmation: config.smsConfirmation,
-    // A billable call is one upstream call, plus the callback wait for HLR, plus slack.
-    leaseMs: config.upstreamTimeoutMs + LONGEST_HLR_WAIT_MS + 30_000,
+    leaseMs: billableLeaseMs(config),
   });
 
   const sessionCodec = new SessionCodec(deriveKey(secret, "session"));
@@ -331,6 +352,7 @@ export function createApp(options: AppOptions): App {
       trustProxy: config.trustProxy,
       links,
       principal,
+      previousPrincipal,
       vouched,
     }),
     postOnly(challenge),

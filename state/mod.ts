@@ -22,7 +22,14 @@ export {
   type RedisStateOptions,
   RedisStore,
 } from "./redis.ts";
-export { checkSecret, resolveSecret, SecretMismatchError, type SecretOrigin } from "./secret.ts";
+export { type OpenedState, openState } from "./open.ts";
+export {
+  SecretMismatchError,
+  type SecretOptions,
+  type SecretOrigin,
+  type StateSecrets,
+  verifySecret,
+} from "./secret.ts";
 export { kvState, memoryState, type SecretVault, type SharedState } from "./shared.ts";
 export {
   type Expiring,

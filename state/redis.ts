@@ -17,7 +17,7 @@
  *   instance listens on one shared subscriber connection and also polls the
  *   key slowly, so a wake-up lost to a reconnect costs latency, never the
  *   result. A delivery on the waiting instance resolves it directly.
- * - Vault: `SET NX`, never expiring.
+ * - Vault: a compare-and-set script, never expiring.
  *
  * Failing closed: commands are never queued while the connection is down,
  * and a server that stops answering is noticed by a socket timeout, so every
@@ -323,7 +323,15 @@ export class RedisMailboxes implements Mailboxes {
   }
 }
 
-/** The secret vault on Redis: `SET NX`, values base64url, no expiry. */
+/** Set KEYS[1] to ARGV[2] if its value is ARGV[1] (`""`: absent). Returns 1, or 0. */
+const SWAP_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if (current or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
+/** The secret vault on Redis: a compare-and-set script, values base64, no expiry. */
 class RedisVault implements SecretVault {
   constructor(private readonly redis: Connection, private readonly prefix: string) {}
 
@@ -334,12 +342,17 @@ class RedisVault implements SecretVault {
     return typeof text === "string" ? Uint8Array.from(atob(text), (c) => c.charCodeAt(0)) : null;
   }
 
-  async putIfAbsent(name: string, value: Uint8Array<ArrayBuffer>): Promise<boolean> {
-    const text = btoa(String.fromCharCode(...value));
+  async swap(
+    name: string,
+    expected: Uint8Array<ArrayBuffer> | null,
+    value: Uint8Array<ArrayBuffer>,
+  ): Promise<boolean> {
+    const text = (bytes: Uint8Array | null) => bytes ? btoa(String.fromCharCode(...bytes)) : "";
+    const key = `${this.prefix}secret:${name}`;
     const set = await guarded(() =>
-      this.redis.sendCommand(["SET", `${this.prefix}secret:${name}`, text, "NX"])
+      this.redis.sendCommand(["EVAL", SWAP_SCRIPT, "1", key, text(expected), text(value)])
     );
-    return set === "OK";
+    return set === 1;
   }
 }
 

@@ -4,6 +4,8 @@
  * Inspector): start it, wait for the line saying it is ready, stop it.
  */
 
+import assert from "node:assert/strict";
+import denoConfig from "../deno.json" with { type: "json" };
 import devConfig from "../dev.json" with { type: "json" };
 
 /** The repository root, as a path. */
@@ -180,4 +182,91 @@ export async function spawnUntil(command: string, options: SpawnOptions): Promis
       return status;
     },
   };
+}
+
+/** `deno task start`'s permissions: `--allow-env` narrowed to the variables the server reads. */
+export const START_FLAGS = denoConfig.tasks.start.split(" ").filter((a) =>
+  a.startsWith("--allow-")
+);
+
+/** A Deno program run as a child process, its output collected line by line. */
+export interface Spawned {
+  child: Deno.ChildProcess;
+  /** Every line of stdout and stderr so far. */
+  lines: string[];
+  /** The first JSON log line with this `msg` (waits for it, or fails when output ends). */
+  line(msg: string): Promise<Record<string, unknown>>;
+  /** Resolves once both streams ended. */
+  done: Promise<unknown>;
+  /** Kill it if it still runs, and wait for its output to end. */
+  reap(): Promise<void>;
+}
+
+/** Run `deno <args>` in the repository with `env` added, its output collected. */
+export function spawnDeno(args: string[], env: Record<string, string>): Spawned {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    env: { NO_COLOR: "1", ...env },
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  let changed = () => {};
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    let rest = "";
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + text).split("\n");
+      rest = parts.pop() ?? "";
+      lines.push(...parts);
+      changed();
+    }
+    if (rest) lines.push(rest);
+    changed();
+  };
+  const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const line = async (msg: string): Promise<Record<string, unknown>> => {
+    let ended = false;
+    done.then(() => ended = true);
+    for (;;) {
+      for (const l of lines) {
+        if (l.startsWith("{") && JSON.parse(l).msg === msg) return JSON.parse(l);
+      }
+      if (ended) throw new Error(`no "${msg}" line in:\n${lines.join("\n")}`);
+      await new Promise<void>((resolve) => changed = resolve);
+    }
+  };
+  const reap = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await child.status;
+    await done;
+  };
+  return { child, lines, line, done, reap };
+}
+
+/** `main.ts` as `deno task start` runs it (on a free loopback port, KV off unless set). */
+export function spawnMain(
+  env: Record<string, string>,
+  flags = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"],
+): Spawned {
+  const defaults = { PORT: "0", BIND_HOST: "127.0.0.1", KV_PATH: "off" };
+  return spawnDeno(["run", ...flags, "main.ts"], { ...defaults, ...env });
+}
+
+/** Wait for `spawned` to exit, expect exit code 1 and return its one line of output. */
+export async function refusedAtStart(
+  spawned: Spawned | Record<string, string>,
+): Promise<string> {
+  const program = "child" in spawned ? spawned as Spawned : spawnMain(spawned);
+  const status = await program.child.status;
+  await program.done;
+  assert.equal(status.code, 1, program.lines.join("\n"));
+  const output = program.lines.filter((l) => l.trim() !== "");
+  assert.equal(output.length, 1, output.join("\n"));
+  return output[0]!;
 }

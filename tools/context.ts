@@ -4,7 +4,7 @@
  * interface is declared by the layer that provides it (`money/`,
  * `services/`); this module only assembles them. Tools never see HTTP.
  */
-import type { GuardContext, MoneyGuards } from "../money/mod.ts";
+import type { GuardContext, MoneyGuards, Principal } from "../money/mod.ts";
 import type { HlrHandover, RatesCaller, RatesSource } from "../services/mod.ts";
 import type { SimulatedOutcome, VertexApi } from "../vertex/mod.ts";
 
@@ -26,6 +26,8 @@ export interface ToolServices {
 
 /** Everything a tool handler gets for one call. */
 export interface ToolContext extends GuardContext, RatesCaller {
+  /** A keyed hash of the caller's token (see `Principal`). */
+  principal: Principal;
   /** VertexSMS, as the caller's token sees it. */
   vertex: VertexApi;
   requestId: string;

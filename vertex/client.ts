@@ -13,7 +13,15 @@ import {
   READ_PATHS,
   type ReadEndpointName,
 } from "./endpoints.ts";
-import { type Answer, badResponse, checkStatus, classify, unreadable } from "./failures.ts";
+import {
+  type Answer,
+  badResponse,
+  checkStatus,
+  classify,
+  unreadable,
+  type UpstreamCause,
+  upstreamCause,
+} from "./failures.ts";
 import {
   type Correction,
   CorrectionRow,
@@ -42,6 +50,18 @@ export interface VertexClientOptions {
   userAgent: string;
   /** Upper bound on an upstream body we read; larger answers are refused. */
   maxResponseBytes?: number;
+  /** Told of every exchange that failed without an answer it could judge (a log's business). */
+  onFailure?: (failure: UpstreamFailure) => void;
+}
+
+/** An exchange that failed without an answer: its cause, never the token or the body. */
+export interface UpstreamFailure {
+  requestId: string;
+  route: string;
+  attempt: number;
+  cause: UpstreamCause;
+  /** The failure in its own words, without the URL. */
+  detail: string;
 }
 
 /** What one upstream exchange looked like, for logs and traces (never the token). */
@@ -51,6 +71,8 @@ export interface UpstreamEvent {
   status: number | null;
   durationMs: number;
   attempt: number;
+  /** Why the exchange got no answer it could judge (refused, DNS, TLS, timeout, reset, ...). */
+  cause?: UpstreamCause;
 }
 
 /** Per-request credentials and hooks. */
@@ -83,12 +105,14 @@ export class VertexClient {
   readonly #timeoutMs: number;
   readonly #userAgent: string;
   readonly #maxBytes: number;
+  readonly #onFailure: ((failure: UpstreamFailure) => void) | undefined;
 
   constructor(options: VertexClientOptions) {
     this.#base = options.baseUrl.replace(/\/+$/, "");
     this.#timeoutMs = options.timeoutMs;
     this.#userAgent = options.userAgent;
     this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#onFailure = options.onFailure;
   }
 
   /** The host name of the upstream (for the HLR reachability check). */
@@ -229,10 +253,21 @@ export class VertexClient {
     for (let attempt = 1;; attempt++) {
       const started = performance.now();
       let status: number | null = null;
+      let cause: UpstreamCause | undefined;
       try {
         const answer = await this.#exchange(endpoint, path, body, creds, (s) => status = s);
         return checkStatus(endpoint, answer, creds.token);
       } catch (error) {
+        const failed = upstreamCause(error);
+        if (failed) {
+          cause = failed.cause;
+          this.#onFailure?.({
+            requestId: creds.requestId,
+            route: endpoint.route,
+            attempt,
+            ...failed,
+          });
+        }
         const failure = classify(endpoint, error, status !== null);
         if (failure.connection && attempt < attempts && !creds.signal?.aborted) continue;
         throw failure.error;
@@ -243,6 +278,7 @@ export class VertexClient {
           status,
           durationMs: performance.now() - started,
           attempt,
+          ...(cause && { cause }),
         });
       }
     }

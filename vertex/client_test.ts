@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { ServiceError } from "../core/errors.ts";
 import { redactToken } from "./failures.ts";
 import { parseHlrCallback, VertexClient } from "./mod.ts";
+import { brokenBody } from "../testing/fake/mod.ts";
 
 type Handler = (req: Request) => Response | Promise<Response>;
 
@@ -180,7 +181,7 @@ Deno.test("read-only calls retry once on a connection error; sends never", async
   let n = 0;
   await withUpstream(() => {
     n++;
-    return new Response(new ReadableStream({ pull: (c) => c.error(new Error("reset")) }));
+    return brokenBody("[");
   }, async (client, hits) => {
     const error = await failure(client.as(creds).getOperator(1));
     assert.equal(error.code, "UPSTREAM_UNAVAILABLE");

@@ -171,6 +171,48 @@ export function checkStatus(endpoint: Endpoint, answer: Answer, token: string): 
   }
 }
 
+/** Why an upstream exchange failed without an answer, as logs name it. */
+export type UpstreamCause =
+  | "connection_refused"
+  | "dns"
+  | "tls"
+  | "timeout"
+  | "reset"
+  | "cancelled"
+  | "network";
+
+/**
+ * The cause of a thrown fetch/read failure, and its own words without any
+ * URL (one line, for a log): `undefined` for a catalog error (an answer that
+ * was read and judged). Never the token (it travels in a header, which no
+ * such message quotes) nor the request body.
+ */
+export function upstreamCause(
+  error: unknown,
+): { cause: UpstreamCause; detail: string } | undefined {
+  if (error instanceof ServiceError) return undefined;
+  const name = error instanceof Error ? error.name : "";
+  const inner = error instanceof Error && error.cause instanceof Error ? error.cause.message : "";
+  const said = `${error instanceof Error ? error.message : String(error)} ${inner}`;
+  const detail = said.replace(/\(?\bhttps?:\/\/[^\s)]*\)?/g, "").replace(/\s+/g, " ").trim()
+    .slice(0, 200);
+  const cause: UpstreamCause = name === "TimeoutError"
+    ? "timeout"
+    : name === "AbortError"
+    ? "cancelled"
+    : /connection refused/i.test(said)
+    ? "connection_refused"
+    : /dns error|lookup address|name or service not known|nodename nor servname/i.test(said)
+    ? "dns"
+    : /certificate|tls|ssl|handshake|corrupt message|InvalidContentType/i.test(said)
+    ? "tls"
+    : /reset|closed before message completed|broken pipe|reading a body|connection closed|unexpected eof/i
+        .test(said)
+    ? "reset"
+    : "network";
+  return { cause, detail };
+}
+
 /** Turn a thrown fetch/read failure into a catalog error. */
 export function classify(
   endpoint: Endpoint,

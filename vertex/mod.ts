@@ -6,12 +6,13 @@
 export {
   type Credentials,
   type UpstreamEvent,
+  type UpstreamFailure,
   type VertexApi,
   VertexClient,
   type VertexClientOptions,
 } from "./client.ts";
 export { type EndpointName, ENDPOINTS, READ_PATHS, type ReadEndpointName } from "./endpoints.ts";
-export type { Answer } from "./failures.ts";
+export type { Answer, UpstreamCause } from "./failures.ts";
 export {
   type Correction,
   type HlrResult,

@@ -43,7 +43,7 @@ fi
 
 echo "server: the demo (deno task dev) on 127.0.0.1:$PORT (log: $WORK/server.log)"
 # exec: $SERVER is timeout itself, which passes the TERM of the trap on to the server.
-(cd "$ROOT" && PORT=$PORT exec timeout 600 deno run --config dev.json --allow-net --allow-env \
+(cd "$ROOT" && PORT=$PORT exec timeout 600 deno run --allow-net --allow-env \
   --allow-read --allow-write dev/dev.ts >"$WORK/server.log" 2>&1) &
 SERVER=$!
 # A scratch directory of our own keeps the runs (small) but not the 100 MB install.

@@ -140,6 +140,7 @@ export class Dispatch {
         requestId: exchange.requestId,
         signal,
         observe: (event: UpstreamEvent) => {
+          if (event.cause !== undefined) exchange.record.upstreamError = event.cause;
           if (event.status === null) return;
           exchange.record.upstreamStatus = event.status;
           if (event.status === 401) exchange.tokenVerdict = "rejected";

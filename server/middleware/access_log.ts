@@ -17,7 +17,7 @@ function loggedPath(c: Context<AppEnv>): string {
 
 /**
  * Log method, path, JSON-RPC method, tool, status, error code, upstream
- * status and duration. Never a header value, a body, a query string or a
+ * status (or why VertexSMS gave no answer: `upstream_error`) and duration. Never a header value, a body, a query string or a
  * path parameter.
  * The same MCP facts go on the request's OpenTelemetry span, when tracing.
  */
@@ -39,6 +39,7 @@ export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
       status,
       error_code: r.errorCode,
       upstream_status: r.upstreamStatus,
+      upstream_error: r.upstreamError,
       duration_ms: Math.round((performance.now() - started) * 100) / 100,
     });
   };

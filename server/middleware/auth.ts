@@ -18,6 +18,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { type AuthLinks, ServiceError } from "../../core/errors.ts";
 import { memo, type PrincipalHasher } from "../../core/keys.ts";
+import type { Principal } from "../../money/mod.ts";
 import { bearerChallenge } from "../challenge.ts";
 import { clientIp } from "./client_ip.ts";
 import { errorResponse } from "./error_response.ts";
@@ -92,6 +93,8 @@ export interface BearerOptions {
   links: AuthLinks;
   /** The keyed hash of a token. */
   principal: PrincipalHasher;
+  /** Its keyed hash under the previous secret, during a rotation (`undefined` otherwise). */
+  previousPrincipal?: (token: string) => Promise<string | undefined>;
   vouched: VouchedTokens;
 }
 
@@ -123,7 +126,9 @@ export function bearerToken(options: BearerOptions): MiddlewareHandler<AppEnv> {
       if (!verdict.ok) return refuse(c, verdict.retryAfterSeconds, "without a valid token");
       return await next();
     }
-    const principal = memo(() => options.principal(token));
+    const principal: Principal = memo(() => options.principal(token));
+    const previous = options.previousPrincipal;
+    if (previous) principal.previous = memo(() => previous(token));
     c.set("principal", principal);
     const verdict = rejected.peek(ip);
     if (!verdict.ok && !vouched.has(await principal())) {

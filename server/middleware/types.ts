@@ -1,5 +1,6 @@
 /** The Hono environment every middleware of this server shares. */
 import type { RequestFacts } from "../../core/telemetry.ts";
+import type { Principal } from "../../money/mod.ts";
 import type { Session } from "../session.ts";
 import type { Toolset } from "../toolsets.ts";
 
@@ -24,7 +25,7 @@ export interface AppVariables {
   /** The bearer token, when the request carried a well-formed one. */
   token: string | undefined;
   /** The token's keyed hash, computed on first use. */
-  principal: () => Promise<string>;
+  principal: Principal;
   /** The verified `Mcp-Session-Id` of a 2025-era request. */
   session?: Session;
   /** What VertexSMS said of the token during the request (set by the MCP route). */

@@ -163,13 +163,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
         );
       }
       case "reset":
-        return new Response(
-          new ReadableStream<Uint8Array>({
-            start: (c) => c.enqueue(new TextEncoder().encode('{"partial": ')),
-            pull: (c) => c.error(new Error("injected connection reset")),
-          }),
-          { headers: { "Content-Type": "application/json" } },
-        );
+        return brokenBody('{"partial": ');
       default:
         return undefined;
     }
@@ -329,4 +323,28 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       await server.shutdown();
     },
   };
+}
+
+/**
+ * A 200 whose connection breaks mid-body: `partial` is sent, then the
+ * connection closes short of the declared length, so the client's read fails
+ * as on a reset. (An erroring body stream would do the same, but Deno's
+ * server then prints the error with a stack trace on stderr.)
+ */
+export function brokenBody(partial: string): Response {
+  const bytes = new TextEncoder().encode(partial);
+  return new Response(
+    new ReadableStream<Uint8Array>({
+      start: (c) => {
+        c.enqueue(bytes);
+        c.close();
+      },
+    }),
+    {
+      headers: {
+        "Content-Type": "application/json",
+        "Content-Length": String(bytes.byteLength + 1024),
+      },
+    },
+  );
 }
