@@ -115,7 +115,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
 
 /**
  * The per-request `Server` (both eras), with only the handlers its request's
- * messages name: the instance serves this request alone.
+ * messages name: the instance serves this request alone. A request naming a
+ * resource or skills method gets the resource server (`resources.ts`), whose
+ * `McpServer` and skills extension bring their resource and skills handlers
+ * together; the tool handlers are added the same way to either.
  */
 function serverFactory(options: McpEndpointOptions) {
   const listing = new Listing(options.tools);

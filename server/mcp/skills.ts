@@ -52,7 +52,9 @@ export class Skills {
 
   /**
    * `files` by path under the skills folder (`<skill>/SKILL.md`, …); `tools`
-   * the names of every tool the server has.
+   * the names of every tool the server has. Every skill is parsed now: a
+   * malformed one fails loudly right after start (the tests load each
+   * strictly, so none ships).
    */
   constructor(files: Readonly<Record<string, string>>, tools: Iterable<string>, logger: Logger) {
     this.#files = files;
