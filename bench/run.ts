@@ -29,7 +29,14 @@ import {
   spawnListening,
 } from "../testing/process.ts";
 import { load, type LoadResult } from "./load.ts";
-import { type Era, type McpScenario, rpcCheck, type Scenario, scenarios } from "./scenarios.ts";
+import {
+  type Era,
+  type McpScenario,
+  rpcCheck,
+  type Scenario,
+  scenarios,
+  statusScenario,
+} from "./scenarios.ts";
 
 const args = Deno.args;
 const arg = (name: string, fallback: number) => {
@@ -192,6 +199,26 @@ for (const c of CONCURRENCY) {
   );
 }
 const NAMES = { rates: "get_sms_rates cached", send: "send_sms", list: "tools/list" } as const;
+/** How many messages each `get_sms_status` call asks about. */
+const STATUS_IDS = 10;
+
+/** Send `n` SMS through the sender server and return their message ids. */
+async function sendSome(port: number, era: Era, n: number): Promise<string[]> {
+  const send = forEra(port, era).find((s) => s.what === "send")!;
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(send.url, {
+      method: "POST",
+      headers: send.headers,
+      body: send.body(i),
+    });
+    const text = await res.text();
+    const data = text.startsWith("{") ? text : text.split("\n").find((l) => l.startsWith("data: "))
+      ?.slice(6) ?? "";
+    ids.push(JSON.parse(data).result.structuredContent.message_id);
+  }
+  return ids;
+}
 const forEra = (port: number, era: Era) =>
   scenarios(`${base(port)}/mcp`, TOKEN).filter((s) => s.era === era);
 for (const era of ["2025", "2026"] as const) {
@@ -202,6 +229,10 @@ for (const era of ["2025", "2026"] as const) {
     await measure(NAMES.list, era, of(ports.cached, "list"), c, cached);
     await measure("get_sms_rates uncached", era, of(ports.uncached, "rates"), c, uncached);
     await measure(NAMES.send, era, of(ports.sender, "send"), c, sender);
+    // The statuses of messages just sent (the ledger of the server that sent them).
+    const ids = await sendSome(ports.sender, era, STATUS_IDS);
+    const status = statusScenario(`${base(ports.sender)}/mcp`, TOKEN, era, ids);
+    await measure(`get_sms_status (${STATUS_IDS} ids)`, era, status, c, sender);
   }
 }
 const afterAll = peakRssMiB(cached.pid);

@@ -1,3 +1,5 @@
+import { TOOLS } from "../tools/mod.ts";
+
 /**
  * The MCP requests the benchmarks send, as the SDK clients send them: the
  * 2025 era (`MCP-Protocol-Version: 2025-11-25`, no envelope) and 2026-07-28
@@ -120,8 +122,34 @@ const RATES_OK = rpcCheck((r) => {
 });
 const SENT_OK = rpcCheck((r) => (r as Structured).structuredContent?.status === "sent");
 
-/** This server's scenarios at `mcpUrl`: cached rates, a send, the tool list, in both eras. */
-export function scenarios(mcpUrl: string, token: string, tools = 10): McpScenario[] {
+/**
+ * `get_sms_status` for messages this token sent (`ids`), in `era`: every id
+ * answered, in order, none unknown (each `sent` or already reported).
+ */
+export function statusScenario(mcpUrl: string, token: string, era: Era, ids: string[]): Scenario {
+  return {
+    url: mcpUrl,
+    headers: eraHeaders(era, token, "tools/call", "get_sms_status"),
+    body: rpcBody(era, "tools/call", { name: "get_sms_status", arguments: { messageIds: ids } }),
+    check: rpcCheck((r) => {
+      const results = (r as Structured).structuredContent?.results as
+        | { message_id: string; status: string }[]
+        | undefined;
+      return results?.length === ids.length &&
+        results.every((x, i) => x.message_id === ids[i] && x.status !== "unknown");
+    }),
+  };
+}
+
+/**
+ * This server's scenarios at `mcpUrl`: cached rates, a send, the tool list, in
+ * both eras (`get_sms_status` needs sent messages: {@link statusScenario}).
+ */
+export function scenarios(
+  mcpUrl: string,
+  token: string,
+  tools = TOOLS.length,
+): McpScenario[] {
   const call = (era: Era, name: string, args: Record<string, unknown>) => ({
     url: mcpUrl,
     headers: eraHeaders(era, token, "tools/call", name),

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { ICON_MAX_AGE_SECONDS } from "../server/icon.ts";
 import { LIST_TTL_MS } from "../server/mcp.ts";
+import { TOOLS } from "../tools/mod.ts";
 import {
   CLIENTS,
   DEMO_TOKENS,
@@ -94,7 +95,7 @@ Deno.test("2026: tools/list and server/discover carry real cache hints; a narrow
   try {
     assert.equal(LIST_TTL_MS, 3_600_000);
     const list = (await (await modern(h.mcpUrl, "tools/list")).json()).result;
-    assert.equal(list.tools.length, 10);
+    assert.equal(list.tools.length, TOOLS.length);
     assert.equal(list.ttlMs, LIST_TTL_MS);
     assert.equal(list.cacheScope, "public", "the same list for every caller of the URL");
     const discover = (await (await modern(h.mcpUrl, "server/discover")).json()).result;
@@ -121,7 +122,7 @@ Deno.test("2025: tools/list and initialize carry no cache fields (not in that er
   try {
     const list = (await (await rpc(h.mcpUrl, { jsonrpc: "2.0", id: 1, method: "tools/list" }, AUTH))
       .json()).result;
-    assert.equal(list.tools.length, 10);
+    assert.equal(list.tools.length, TOOLS.length);
     assert.equal("ttlMs" in list || "cacheScope" in list, false);
     const init = (await (await rpc(h.mcpUrl, {
       jsonrpc: "2.0",

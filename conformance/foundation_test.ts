@@ -12,6 +12,7 @@ import {
   rpc,
   startHarness,
 } from "../testing/harness.ts";
+import { TOOLS } from "../tools/mod.ts";
 
 Deno.test("both metadata URLs serve the same RFC 9728 document", async () => {
   const h = startHarness();
@@ -80,12 +81,12 @@ Deno.test("no token: HTTP 401 AUTH_REQUIRED envelope and WWW-Authenticate", asyn
 });
 
 for (const { era, connect } of CLIENTS) {
-  Deno.test(`${era}: tools/list shows the ten tools`, async () => {
+  Deno.test(`${era}: tools/list shows every tool`, async () => {
     const h = startHarness();
     const c = await connect(h.mcpUrl, DEMO_TOKENS.full);
     try {
       const { tools } = await c.client.listTools();
-      assert.equal(tools.length, 10);
+      assert.equal(tools.length, TOOLS.length);
       const rates = tools.find((t: { name: string }) => t.name === "get_sms_rates");
       assert.deepEqual(rates.annotations, {
         title: "Get SMS rates",

@@ -41,7 +41,7 @@ Deno.test("authentication before method: without a token every method gets POST'
         const expected = path === "/mcp"
           ? challenge
           : challenge?.replace("/oauth-protected-resource/mcp", `/oauth-protected-resource${path}`)
-            .replace(/scope="[^"]*"/, 'scope="sms:rates hlr:lookup numbers:read"');
+            .replace(/scope="[^"]*"/, 'scope="sms:send sms:rates hlr:lookup numbers:read"');
         assert.equal(res.headers.get("www-authenticate"), expected, label);
         if (method === "HEAD") {
           assert.equal(await res.text(), "", label);

@@ -8,6 +8,9 @@
  *
  * The fake decides from its own route table which token may use which route,
  * so the matrix also proves each tool's declared scope against VertexSMS's.
+ * A tool that asks VertexSMS nothing (`get_sms_status`, `get_sms_usage`:
+ * they read this server's own ledger) has no gatekeeper to refuse it: it
+ * answers every token, from what that token itself sent, and reaches nothing.
  * One harness per era and setting; every cell is checked and all mismatches
  * are reported together.
  */
@@ -69,12 +72,13 @@ function envelopeProblems(
 
 for (const challenge of ["tool", "http"] as const) {
   for (const { era, connect } of CLIENTS) {
-    Deno.test(`${era}, SCOPE_CHALLENGE=${challenge}: 5 tokens × 10 tools, allowed exactly in scope`, async () => {
+    Deno.test(`${era}, SCOPE_CHALLENGE=${challenge}: 5 tokens × every tool, allowed exactly in scope`, async () => {
       const h = startHarness({ env: { SCOPE_CHALLENGE: challenge } });
       const resourceMetadata = `${h.server.url}/.well-known/oauth-protected-resource/mcp`;
       const problems: string[] = [];
       let allowed = 0;
       let refused = 0;
+      let local = 0;
       try {
         for (const scope of ALL_SCOPES) {
           const token = DEMO_TOKENS[scope];
@@ -95,7 +99,18 @@ for (const challenge of ["tool", "http"] as const) {
                 thrown = error;
               }
               const exchange = wire.last();
-              if (h.fake.count(kase.upstream.split("?")[0]!, token) !== 1) {
+              if (kase.upstream === null) {
+                local++;
+                if (h.fake.requests.length !== 0) report("VertexSMS was asked");
+                if (thrown !== undefined || result?.isError) {
+                  report(`refused: ${thrown ?? JSON.stringify(result?.content)}`);
+                } else if (!tool.output.safeParse(result?.structuredContent).success) {
+                  report("structuredContent does not match the output schema");
+                }
+                continue;
+              }
+              const upstream = kase.upstream;
+              if (h.fake.count(upstream.split("?")[0]!, token) !== 1) {
                 report("VertexSMS was not asked exactly once with this token");
               }
 
@@ -121,7 +136,7 @@ for (const challenge of ["tool", "http"] as const) {
                 const envelope = envelopeOf(
                   result as { content: { type: string; text: string }[] },
                 );
-                for (const p of envelopeProblems(envelope, tool.scope, kase.upstream, exchange)) {
+                for (const p of envelopeProblems(envelope, tool.scope, upstream, exchange)) {
                   report(p);
                 }
                 continue;
@@ -139,7 +154,7 @@ for (const challenge of ["tool", "http"] as const) {
                 report(`Content-Type ${exchange.headers.get("content-type")}`);
               }
               const envelope = JSON.parse(exchange.body).error as Record<string, unknown>;
-              for (const p of envelopeProblems(envelope, tool.scope, kase.upstream, exchange)) {
+              for (const p of envelopeProblems(envelope, tool.scope, upstream, exchange)) {
                 report(p);
               }
               // Each SDK surfaces it as a 403, the v2 client as its step-up error.
@@ -157,8 +172,10 @@ for (const challenge of ["tool", "http"] as const) {
         await h.close();
       }
       assert.deepEqual(problems, []);
-      assert.equal(allowed, TOOLS.length, "each tool allowed for exactly one token");
-      assert.equal(refused, TOOLS.length * (ALL_SCOPES.length - 1));
+      const remote = TOOLS.filter((t) => ONE_CALL_PER_TOOL.get(t.name)?.upstream !== null).length;
+      assert.equal(allowed, remote, "each tool that asks VertexSMS allowed for exactly one token");
+      assert.equal(refused, remote * (ALL_SCOPES.length - 1));
+      assert.equal(local, (TOOLS.length - remote) * ALL_SCOPES.length);
     });
   }
 }

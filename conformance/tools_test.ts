@@ -21,6 +21,8 @@ const SPEC_ANNOTATIONS: Record<string, [boolean, boolean, boolean, boolean]> = {
   get_mcc_mnc_list: [true, false, true, true],
   get_mobile_prefixes: [true, false, true, true],
   correct_phone_number: [true, false, true, true],
+  get_sms_status: [true, false, true, false],
+  get_sms_usage: [true, false, true, false],
 };
 
 /** The scope table of `tools.md`. */
@@ -35,6 +37,8 @@ const SPEC_SCOPES: Record<string, string> = {
   get_mcc_mnc_list: "numbers:read",
   get_mobile_prefixes: "numbers:read",
   correct_phone_number: "numbers:read",
+  get_sms_status: "sms:send",
+  get_sms_usage: "sms:send",
 };
 
 /** Invalid inputs: the field each must name. */
@@ -176,13 +180,26 @@ for (const { era, connect } of CLIENTS) {
           assert.deepEqual(structured[key], value, `${label}: ${key}`);
         }
         const seen = h.fake.requests.filter((r) => !r.path.startsWith("/callbacks"));
+        if (kase.upstream === null) {
+          assert.equal(seen.length, 0, `${label}: no upstream request`);
+          continue;
+        }
         assert.equal(seen.length, 1, `${label}: one upstream request`);
         const [method, path] = kase.upstream.split(" ");
         assert.equal(seen[0]!.method, method, label);
         assert.equal(seen[0]!.path, path, label);
         assert.equal(seen[0]!.token, DEMO_TOKENS.full, label);
         assert.equal(seen[0]!.headers["x-vertexsms-token"], DEMO_TOKENS.full, label);
-        if (kase.body !== undefined) assert.deepEqual(seen[0]!.body, kase.body, label);
+        if (kase.body !== undefined) {
+          // A send carries its delivery-report URL (PUBLIC_URL is reachable from the fake).
+          const { dlrUrl, ...body } = seen[0]!.body as Record<string, unknown>;
+          if (kase.upstream === "POST /sms") {
+            assert.match(String(dlrUrl), new RegExp(`^${h.server.url}/callbacks/dlr/[\\w-]{90,}$`));
+          } else {
+            assert.equal(dlrUrl, undefined, label);
+          }
+          assert.deepEqual(Array.isArray(seen[0]!.body) ? seen[0]!.body : body, kase.body, label);
+        }
       }
     } finally {
       await c.close();

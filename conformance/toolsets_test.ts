@@ -141,7 +141,7 @@ Deno.test("each MCP path has its own RFC 9728 metadata: its resource, its tools'
       { path: "/mcp/x/numbers:read", scopes: ["numbers:read"] },
       { path: "/mcp/x/sms:send,sms:rates", scopes: ["sms:send", "sms:rates"] },
     ];
-    assert.deepEqual(cases[1]?.scopes, ["sms:rates", "hlr:lookup", "numbers:read"]);
+    assert.deepEqual(cases[1]?.scopes, ["sms:send", "sms:rates", "hlr:lookup", "numbers:read"]);
     for (const { path, scopes } of cases) {
       const res = await fetch(`${h.server.url}/.well-known/oauth-protected-resource${path}`);
       assert.equal(res.status, 200, path);
@@ -170,7 +170,7 @@ Deno.test("each path's 401 names only its metadata and its scopes (POST and GET 
       assert.equal(res.status, 401);
       assert.equal(
         res.headers.get("www-authenticate"),
-        challenge("/mcp/readonly", "sms:rates hlr:lookup numbers:read"),
+        challenge("/mcp/readonly", "sms:send sms:rates hlr:lookup numbers:read"),
       );
       assert.equal((await res.json()).error.code, "AUTH_REQUIRED");
     }
@@ -187,7 +187,7 @@ Deno.test("each path's 401 names only its metadata and its scopes (POST and GET 
     const send = await modernCall(readonly, "send_sms", {});
     assert.equal(
       send.headers.get("www-authenticate"),
-      challenge("/mcp/readonly", "sms:rates hlr:lookup numbers:read"),
+      challenge("/mcp/readonly", "sms:send sms:rates hlr:lookup numbers:read"),
     );
     await send.body?.cancel();
     // X-MCP-Tools narrows the challenge to the scopes of the tools it leaves.

@@ -27,6 +27,10 @@ export interface Config {
   unauthRateLimitPerMinute: number;
   trustProxy: boolean;
   hlrCallbackAllowedIps: string[];
+  /** CIDRs allowed to deliver delivery reports (default: `hlrCallbackAllowedIps`). */
+  dlrCallbackAllowedIps: string[];
+  /** Days the ledger keeps each sent message; 0: no ledger and no delivery reports. */
+  smsLedgerDays: number;
   /** Deno KV location: `""` → Deno's default database, `"off"` → none, else a path or URL. */
   kvPath: string;
   /** Redis for the shared state (`redis://` or `rediss://`); `""`: not used (Deno KV instead). */
@@ -304,6 +308,22 @@ export const VARIABLES = {
     meaning: "who may deliver HLR callbacks (empty: anyone holding the one-time id)",
     parse: list(cidr),
   },
+  DLR_CALLBACK_ALLOWED_IPS: {
+    key: "dlrCallbackAllowedIps",
+    default: undefined,
+    expected: "a comma-separated list of IP addresses or CIDR ranges",
+    meaning:
+      "who may deliver delivery reports (default: `HLR_CALLBACK_ALLOWED_IPS`; empty: anyone holding the report URL's capability)",
+    parse: list(cidr),
+  },
+  SMS_LEDGER_DAYS: {
+    key: "smsLedgerDays",
+    default: "7",
+    expected: "an integer between 0 and 90",
+    meaning:
+      "days the ledger keeps each sent message for `get_sms_status` and `get_sms_usage` (0: no ledger and no delivery reports)",
+    parse: integer(0, 90),
+  },
   KV_PATH: {
     key: "kvPath",
     default: "",
@@ -444,7 +464,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     if (value === undefined) throw new ConfigError(name, variable.expected, shownValue(name, raw));
     out[variable.key] = value;
   }
-  const config = out as Omit<Config, "publicUrl"> & { publicUrl?: string };
+  const config = out as Omit<Config, "publicUrl" | "dlrCallbackAllowedIps"> & {
+    publicUrl?: string;
+    dlrCallbackAllowedIps?: string[];
+  };
   // Shared state lives in one place.
   if (config.stateUrl !== "" && config.kvPath !== "" && config.kvPath !== "off") {
     throw new ConfigError(
@@ -476,6 +499,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     : config.smsConfirmation;
   return {
     ...config,
+    // Delivery reports come from the same VertexSMS addresses as HLR callbacks.
+    dlrCallbackAllowedIps: config.dlrCallbackAllowedIps ?? config.hlrCallbackAllowedIps,
     smsConfirmation: policy,
     publicUrl: config.publicUrl ?? `http://localhost:${config.port}`,
   };

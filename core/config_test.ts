@@ -35,6 +35,8 @@ Deno.test("defaults match the documented table", () => {
   assert.equal(config.stateSecret, "");
   assert.equal(config.stateUrl, "", "no Redis by default");
   assert.equal(config.stateRedisPassword, "");
+  assert.equal(config.smsLedgerDays, 7);
+  assert.deepEqual(config.dlrCallbackAllowedIps, []);
 });
 
 Deno.test("STATE_URL: redis:// or rediss://; never with a KV database; its password never shown", () => {
@@ -112,6 +114,17 @@ Deno.test("lists are parsed", () => {
   });
   assert.deepEqual(config.allowedOrigins, ["https://a.example", "http://localhost:3000"]);
   assert.deepEqual(config.hlrCallbackAllowedIps, ["178.33.133.192/28", "178.32.167.92"]);
+  assert.deepEqual(
+    config.dlrCallbackAllowedIps,
+    ["178.33.133.192/28", "178.32.167.92"],
+    "delivery reports default to the HLR callback addresses",
+  );
+  const own = loadConfig({
+    HLR_CALLBACK_ALLOWED_IPS: "178.33.133.192/28",
+    DLR_CALLBACK_ALLOWED_IPS: "10.0.0.0/8",
+  });
+  assert.deepEqual(own.dlrCallbackAllowedIps, ["10.0.0.0/8"]);
+  assert.equal(loadConfig({ SMS_LEDGER_DAYS: "0" }).smsLedgerDays, 0, "0: the ledger is off");
 });
 
 /** One invalid value per variable: each must be refused with a line naming it. */
@@ -132,6 +145,8 @@ const INVALID: Record<VariableName, string> = {
   UNAUTH_RATE_LIMIT_PER_MINUTE: "0",
   TRUST_PROXY: "yes please",
   HLR_CALLBACK_ALLOWED_IPS: "10.0.0.0/33",
+  DLR_CALLBACK_ALLOWED_IPS: "178.33.133.192/28,example.com",
+  SMS_LEDGER_DAYS: "91",
   KV_PATH: "data/\u0007kv.sqlite",
   STATE_URL: "http://:hunter2@redis.internal:6379",
   STATE_REDIS_PASSWORD: "hunter2\u0007",

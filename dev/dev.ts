@@ -85,6 +85,10 @@ ${tokens}
       -H 'Authorization: Bearer ${DEMO_TOKENS.full}' \\
       -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_sms_rates","arguments":{"country":"LT"}}}'
 
+    # watch statuses arrive: send_sms (the fake reports +37060000102 undelivered, +37060000116
+    # expired, other numbers delivered, ${REPORT_DELAY_MS / 1000} s later), then get_sms_status with
+    # the message_id, or get_sms_usage for the latest sends (docs/life-of-a-message.md)
+
     # the MCP Inspector, command line (with Deno installed, "deno" instead of "${NPX_DENO}")
     ${NPX_DENO} run --config dev.json -A ${INSPECTOR} --cli ${mcp} --transport http \\
       --header 'Authorization: Bearer ${DEMO_TOKENS.full}' --method tools/list
@@ -92,6 +96,9 @@ ${tokens}
 Ctrl-C stops the demo.
 `;
 }
+
+/** How long the demo's fake waits before reporting a delivery: long enough to see `sent`. */
+const REPORT_DELAY_MS = 2000;
 
 /** A running demo: the fake VertexSMS and the server pointed at it. */
 export interface Demo extends DemoFacts {
@@ -112,7 +119,9 @@ export interface Demo extends DemoFacts {
 export async function startDemo(
   env: Record<string, string | undefined> = readEnv(),
 ): Promise<Demo> {
-  const fake = startFake();
+  // Its delivery reports reach the server: the demo's PUBLIC_URL and the fake are both on
+  // loopback, so the server sends every dlrUrl (callbacks are reachable).
+  const fake = startFake({ reportDelayMs: REPORT_DELAY_MS });
   let state: SharedState | undefined;
   let kv: Deno.Kv | null = null;
   try {

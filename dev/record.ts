@@ -11,11 +11,15 @@
  * written without headers, and the token is redacted wherever it appears.
  *
  *   VERTEXSMS_TOKEN=… deno task record [--out DIR]
+ *
+ * With `--reports` it captures real delivery reports instead (two testMode
+ * sends, nothing billed; see `record_reports.ts`).
  */
 import { loadConfig, readEnv } from "../core/config.ts";
 import { VertexClient } from "../vertex/mod.ts";
 import { SERVER_NAME, VERSION } from "../core/version.ts";
 import { loadRecordingFile, type Recording, RECORDINGS_DIR } from "../testing/fake/recordings.ts";
+import { recordReports } from "./record_reports.ts";
 
 /** One read-only call to record, and where its recording goes. */
 export type Probe =
@@ -153,20 +157,53 @@ export async function record(options: RecordOptions): Promise<string[]> {
   return written;
 }
 
+/** The value after `--name` on the command line, if given. */
+function flag(name: string): string | undefined {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
 if (import.meta.main) {
+  const reports = Deno.args.includes("--reports");
   const token = Deno.env.get("VERTEXSMS_TOKEN");
   if (!token) {
     console.error(
-      "deno task record needs VERTEXSMS_TOKEN: a VertexSMS API token with the GET /rates and " +
-        "numbers:read routes. Only read-only endpoints are called; nothing is sent or billed.",
+      reports
+        ? "deno task record --reports needs VERTEXSMS_TOKEN: a VertexSMS API token with the " +
+          "POST /sms route. It sends two testMode SMS (simulated: nothing reaches a phone, " +
+          "nothing is billed)."
+        : "deno task record needs VERTEXSMS_TOKEN: a VertexSMS API token with the GET /rates and " +
+          "numbers:read routes. Only read-only endpoints are called; nothing is sent or billed.",
     );
     Deno.exit(2);
   }
-  const out = Deno.args.indexOf("--out");
-  const dir = out >= 0 && Deno.args[out + 1]
-    ? new URL(`${Deno.args[out + 1]?.replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`)
+  const out = flag("out");
+  const dir = out
+    ? new URL(`${out.replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`)
     : RECORDINGS_DIR;
   const apiUrl = loadConfig(readEnv()).vertexApiUrl;
-  const files = await record({ apiUrl, token, dir });
-  console.log(`rewrote ${files.join(", ")}`);
+  if (reports) {
+    const [to, publicUrl] = [flag("to"), flag("public-url")];
+    if (!to || !publicUrl) {
+      console.error(
+        "deno task record --reports needs --to <a number, E.164> and --public-url <the public " +
+          "https URL that reaches --port (default 8787) on this machine, e.g. a tunnel>",
+      );
+      Deno.exit(2);
+    }
+    const file = await recordReports({
+      apiUrl,
+      token,
+      to,
+      from: flag("from") ?? "VertexSMS",
+      publicUrl,
+      port: Number(flag("port") ?? 8787),
+      waitMs: Number(flag("wait") ?? 300) * 1000,
+      dir,
+    });
+    console.log(`rewrote ${file}`);
+  } else {
+    const files = await record({ apiUrl, token, dir });
+    console.log(`rewrote ${files.join(", ")}`);
+  }
 }

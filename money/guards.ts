@@ -23,7 +23,7 @@ import type { ConfirmationPolicy } from "../core/config.ts";
 import { asServiceError, ServiceError } from "../core/errors.ts";
 import { memo, type SecretSource } from "../core/keys.ts";
 import { sleep } from "../core/sleep.ts";
-import type { Store } from "../state/mod.ts";
+import { BACKEND_NAMES, readUnavailable, type Store } from "../state/mod.ts";
 import { Approvals } from "./approvals.ts";
 import { Confirmations } from "./confirmation.ts";
 import { keyedDigest } from "./digest.ts";
@@ -34,6 +34,7 @@ import type {
   BillableCall,
   ConfirmationToken,
   GuardContext,
+  LimitWindow,
   MoneyGuards,
   SendCall,
   SmsQuote,
@@ -69,6 +70,7 @@ export class Money implements MoneyGuards {
   readonly #limits: Limits;
   readonly #approvals: Approvals;
   readonly #policy: ConfirmationPolicy;
+  readonly #backend: string;
 
   constructor(options: MoneyOptions) {
     const now = options.now ?? Date.now;
@@ -87,6 +89,7 @@ export class Money implements MoneyGuards {
     this.#limits = new Limits({ store, digest, limits: options.limits, now });
     this.#approvals = new Approvals({ store, secret, now });
     this.#policy = options.confirmation;
+    this.#backend = BACKEND_NAMES[store.kind];
   }
 
   /** The approvals people decide on their pages (the edge serves them). */
@@ -255,6 +258,14 @@ export class Money implements MoneyGuards {
       if (!definitelyNotBilled(error, ctx.signal)) throw asUnknownOutcome(error);
       await this.#limits.refund(lease).catch(() => {});
       throw error;
+    }
+  }
+
+  async snapshot(ctx: GuardContext): Promise<LimitWindow[]> {
+    try {
+      return await this.#limits.snapshot(await ctx.principal());
+    } catch (error) {
+      throw readUnavailable(this.#backend, "this token's limits", error);
     }
   }
 

@@ -12,7 +12,7 @@ import { formatEur } from "../core/eur.ts";
 import { type Expiring, type Store, StoreFullError, type StoreKey } from "../state/mod.ts";
 import type { Digest } from "./digest.ts";
 import { storeFull } from "./outcome.ts";
-import type { GuardContext, SendCall, SmsQuote } from "./types.ts";
+import type { GuardContext, LimitWindow, SendCall, SmsQuote } from "./types.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -51,6 +51,14 @@ interface Limit {
   /** Counted once per window (distinct recipients): the member's marker key. */
   member?: StoreKey;
 }
+
+/** The limits a snapshot shows, by the window's name. */
+const SHOWN = [
+  ["sends", "SMS_SENDS_PER_MINUTE", "sendsPerMinute"],
+  ["recipients", "SMS_RECIPIENTS_PER_HOUR", "recipientsPerHour"],
+  ["spend", "SMS_DAILY_SPEND_CAP_EUR", "dailySpendCapMicros"],
+  ["pins", "PIN_TEXTS_PER_HOUR", "pinTextsPerHour"],
+] as const satisfies readonly (readonly [LimitName, LimitWindow["name"], keyof SendLimits])[];
 
 /** What one call counted, to give back if nothing was sent, or correct once billed. */
 export interface Lease {
@@ -139,6 +147,30 @@ export class Limits {
     return await this.#take([
       limit("approvals", APPROVALS_PER_HOUR, HOUR, 1, await ctx.principal()),
     ]);
+  }
+
+  /**
+   * The token's limits that are on, with their open windows (one read;
+   * nothing is counted or changed).
+   */
+  async snapshot(principal: string): Promise<LimitWindow[]> {
+    const on = SHOWN.filter(([, , setting]) => this.#limits[setting] > 0);
+    if (on.length === 0) return [];
+    const entries = await this.#store.getMany<Window>(
+      on.map(([name]) => ["limit", principal, name]),
+    );
+    const now = this.#now();
+    return on.map(([, variable, setting], i) => {
+      const window = entries[i]!.value;
+      const open = window && window.exp > now ? window : null;
+      return {
+        name: variable,
+        limit: this.#limits[setting],
+        used: open?.n ?? 0,
+        start: open?.start ?? null,
+        end: open?.exp ?? null,
+      };
+    });
   }
 
   /**

@@ -21,6 +21,7 @@ export type {
   ConfirmRequest,
   ConfirmResult,
   GuardContext,
+  LimitWindow,
   MoneyGuards,
   NotSentReason,
   PendingApproval,

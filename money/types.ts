@@ -130,6 +130,23 @@ export interface ConfirmationToken {
   expiresInSeconds: number;
 }
 
+/** One per-token limit's current window, as `get_sms_usage` shows it. */
+export interface LimitWindow {
+  /** The variable that sets the limit. */
+  name:
+    | "SMS_SENDS_PER_MINUTE"
+    | "SMS_RECIPIENTS_PER_HOUR"
+    | "SMS_DAILY_SPEND_CAP_EUR"
+    | "PIN_TEXTS_PER_HOUR";
+  /** Calls, recipients, micro-euros or PIN texts per window. */
+  limit: number;
+  /** What the open window counted so far (0 when none is open). */
+  used: number;
+  /** When the open window opened and when it closes (epoch ms); `null` when none is open. */
+  start: number | null;
+  end: number | null;
+}
+
 /** The money guards, as tools see them. */
 export interface MoneyGuards {
   /** Idempotency only: the same key and arguments within 24 h return the first outcome. */
@@ -138,6 +155,11 @@ export interface MoneyGuards {
   send<T extends object>(ctx: GuardContext, call: SendCall<T>): Promise<T>;
   /** Count a PIN text against its limits (per token and per number), then run it. */
   pinText<T>(ctx: GuardContext, number: string, run: () => Promise<T>): Promise<T>;
+  /**
+   * The caller's per-token limits that are on, with their current windows
+   * (read-only; `UPSTREAM_UNAVAILABLE` when the shared state cannot be read).
+   */
+  snapshot(ctx: GuardContext): Promise<LimitWindow[]>;
   /** A short-lived token confirming exactly these arguments for this caller. */
   confirmationToken(
     ctx: GuardContext,

@@ -261,7 +261,7 @@ redisTest(
 );
 
 redisTest(
-  "Redis stopped while an SMS is on its way: the send is reported sent, not failed",
+  "Redis stopped while an SMS is on its way: the send is reported sent (its ledger entry logged as lost), not failed",
   async () => {
     const { redis, h, close } = await onRedis();
     const c = await connectV2(h.mcpUrl, TOKEN);
@@ -277,6 +277,11 @@ redisTest(
       assert.notEqual(result.isError, true, JSON.stringify(result));
       assert.equal(result.structuredContent.status, "sent");
       assert.equal(h.fake.count("POST /sms"), 1);
+      // Its ledger entry could not be written either: logged (no number in it), not an error.
+      const failed = h.logs.map((l) => JSON.parse(l)).filter((l) =>
+        l.msg === "ledger write failed"
+      );
+      assert.deepEqual(failed.map((l) => [l.level, l.messages]), [["warn", 1]]);
     } finally {
       await c.close();
       await close();

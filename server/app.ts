@@ -10,7 +10,8 @@
  *                 a token → MCP endpoint
  *   discovery     RFC 9728 metadata per MCP path, `Access-Control-Allow-Origin: *`
  *   /icon.svg     the icon `serverInfo` names, long-cached
- *   callbacks     HLR results for waiting `lookup_hlr` calls
+ *   callbacks     HLR results for waiting `lookup_hlr` calls; delivery reports for the
+ *                 ledger (`delivery_reports.ts`)
  */
 import { readRequestBody } from "@modelcontextprotocol/server";
 import { type Context, Hono } from "hono";
@@ -32,7 +33,7 @@ import {
   WEBSITE_URL,
 } from "../core/version.ts";
 import { Money } from "../money/mod.ts";
-import { HlrBroker, RatesCache } from "../services/mod.ts";
+import { HlrBroker, Ledger, ledgerStore, RatesCache } from "../services/mod.ts";
 import {
   isStateUnavailable,
   memoryState,
@@ -50,6 +51,7 @@ import { bearerChallenge } from "./challenge.ts";
 import { serveIcon } from "./icon.ts";
 import { billableLeaseMs, logSecrets, verifyStateSecrets } from "./secrets.ts";
 import { createMcpEndpoint, type Exchange } from "./mcp.ts";
+import { deliveryReportRoute } from "./delivery_reports.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import {
   bearerToken,
@@ -90,6 +92,8 @@ export interface App {
   hlr: HlrBroker;
   rates: RatesCache;
   money: Money;
+  /** The ledger of sent messages. */
+  ledger: Ledger;
   /** The money guards' state (for inspection in tests). */
   store: Store;
   unauthLimiter: FixedWindowLimiter;
@@ -217,6 +221,19 @@ export function createApp(options: AppOptions): App {
     leaseMs: billableLeaseMs(config),
   });
 
+  const ledgerSeal = deriveKey(secret, "ledger-seal");
+  const capabilitySeal = deriveKey(secret, "dlr-capability");
+  const ledger = new Ledger({
+    store: ledgerStore(store),
+    sealKey: memo(async () => await aesKey(await ledgerSeal())),
+    capabilityKey: memo(async () => await aesKey(await capabilitySeal())),
+    idKey: deriveKey(secret, "ledger-id"),
+    days: config.smsLedgerDays,
+    reachable: callbacksReachable,
+    publicUrl: config.publicUrl,
+    logger,
+  });
+
   const sessionCodec = new SessionCodec(deriveKey(secret, "session"));
   const answers = new Answers(state.mailboxes);
   const endpoint = createMcpEndpoint({
@@ -245,6 +262,7 @@ export function createApp(options: AppOptions): App {
       rates,
       hlr,
       money,
+      ledger,
       smsTestMode: config.smsTestMode,
     },
     vertex,
@@ -297,7 +315,7 @@ export function createApp(options: AppOptions): App {
 
   app.onError((error, c) => {
     if (isStateUnavailable(error)) {
-      // Outside a tool (an HLR callback): answer 503, which the sender may retry.
+      // Outside a tool (an HLR callback, a delivery report): answer 503, which the sender retries.
       logger.warn("shared state unavailable", {
         request_id: c.get("requestId"),
         error: error.cause instanceof Error ? error.cause.message.slice(0, 200) : undefined,
@@ -425,6 +443,11 @@ export function createApp(options: AppOptions): App {
     );
   }
   approvalRoutes(app, { approvals: money.approvals, publicUrl: config.publicUrl });
+  deliveryReportRoute(app, {
+    ledger,
+    allowedIps: config.dlrCallbackAllowedIps,
+    trustProxy: config.trustProxy,
+  });
 
   app.post("/callbacks/hlr/:id", async (c) => {
     // The id is the callback's credential. Our logs and spans name the route, not the id;
@@ -460,6 +483,7 @@ export function createApp(options: AppOptions): App {
     hlr,
     rates,
     money,
+    ledger,
     store,
     unauthLimiter,
   };

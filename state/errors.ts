@@ -40,3 +40,28 @@ export function stateUnavailable(backend: string, cause: unknown): ServiceError 
     { cause: new StateFailure(backend, cause) },
   );
 }
+
+/** How each backend is called in errors and logs. */
+export const BACKEND_NAMES: Readonly<Record<"kv" | "redis" | "memory", string>> = {
+  kv: "Deno KV",
+  redis: "Redis",
+  memory: "memory",
+};
+
+/**
+ * The error of a state read that failed (the ledger, the guards' windows):
+ * `UPSTREAM_UNAVAILABLE`, retryable, naming `what` could not be read — never
+ * an empty answer that would look true. A `ServiceError` that is not a state
+ * failure passes through unchanged.
+ */
+export function readUnavailable(backend: string, what: string, error: unknown): ServiceError {
+  if (error instanceof ServiceError && !isStateUnavailable(error)) return error;
+  const cause = isStateUnavailable(error) ? error.cause : new StateFailure(backend, error);
+  return new ServiceError(
+    "UPSTREAM_UNAVAILABLE",
+    `This server's shared state (${backend}) cannot be reached, so ${what} cannot be read right ` +
+      "now. Try again shortly.",
+    { retryable: true },
+    { cause },
+  );
+}

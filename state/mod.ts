@@ -12,7 +12,13 @@ export {
   type Mailboxes,
   MemoryMailboxes,
 } from "./mailbox.ts";
-export { isStateUnavailable, StateFailure, stateUnavailable } from "./errors.ts";
+export {
+  BACKEND_NAMES,
+  isStateUnavailable,
+  readUnavailable,
+  StateFailure,
+  stateUnavailable,
+} from "./errors.ts";
 export {
   RedisMailboxes,
   type RedisMailboxesOptions,

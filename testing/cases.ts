@@ -8,8 +8,11 @@
 export interface ValidCase {
   tool: string;
   args: Record<string, unknown>;
-  /** `METHOD path` the fake must have seen (path with query). */
-  upstream: string;
+  /**
+   * `METHOD path` the fake must have seen (path with query); `null` for a
+   * tool that asks VertexSMS nothing (it reads this server's own state).
+   */
+  upstream: string | null;
   /** The JSON body the fake must have received (exactly). */
   body?: unknown;
   expect: Record<string, unknown>;
@@ -217,6 +220,31 @@ export const VALID: ValidCase[] = [
         },
       ],
     },
+  },
+  {
+    tool: "get_sms_status",
+    args: { messageIds: ["1281532560"] },
+    upstream: null,
+    expect: {
+      delivery_reports: "enabled",
+      results: [{
+        message_id: "1281532560",
+        status: "unknown",
+        error_code: null,
+        error_meaning: null,
+        destination: null,
+        parts: null,
+        batch_id: null,
+        sent_at: null,
+        updated_at: null,
+      }],
+    },
+  },
+  {
+    tool: "get_sms_usage",
+    args: { recent: 0 },
+    upstream: null,
+    expect: { test_mode: false, delivery_reports: "enabled", recent: [] },
   },
 ];
 

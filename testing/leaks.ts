@@ -60,7 +60,8 @@ function field(body: unknown, key: string): unknown {
 /**
  * Every sensitive value the fake holds or received: the tokens of its table
  * and of every request, SMS texts and recipients, sender numbers, PINs,
- * looked-up and corrected numbers, and the one-time HLR callback ids.
+ * looked-up and corrected numbers, the one-time HLR callback ids and the
+ * delivery-report capabilities.
  */
 export function secretsOf(fake: FakeVertex): Secret[] {
   const out: Secret[] = [];
@@ -73,6 +74,9 @@ export function secretsOf(fake: FakeVertex): Secret[] {
       add(out, "sms text", field(r.body, "message"));
       add(out, "phone number", field(r.body, "to"));
       add(out, "phone number", field(r.body, "from"));
+      // The delivery-report URL's capability: a credential like the HLR callback id.
+      const dlrUrl = field(r.body, "dlrUrl");
+      if (typeof dlrUrl === "string") add(out, "callback id", dlrUrl.split("/").pop());
     } else if (path === "/senderId") {
       if (field(r.body, "type") === "MSISDN") add(out, "phone number", field(r.body, "name"));
     } else if (path.startsWith("/senderId/confirm/")) {

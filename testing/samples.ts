@@ -20,6 +20,11 @@ export const SAMPLE_ARGS: Readonly<Record<string, Record<string, unknown>>> = Ob
 export const SAMPLE_HLR_CALLBACK = loadRecordings().find((r) => r.name === "hlr-ok")?.callback
   ?.body as Record<string, unknown>;
 
+/** Whether a tool's sample asks VertexSMS (the ledger's tools read this server's own state). */
+export function asksUpstream(tool: AnyTool): boolean {
+  return ONE_CALL_PER_TOOL.get(tool.name)?.upstream !== null;
+}
+
 /** The `tools/call` params of a tool's sample. */
 export function sampleCall(tool: AnyTool): { name: string; arguments: Record<string, unknown> } {
   const args = SAMPLE_ARGS[tool.name];

@@ -5,14 +5,14 @@
  * `services/`); this module only assembles them. Tools never see HTTP.
  */
 import type { GuardContext, MoneyGuards, Principal } from "../money/mod.ts";
-import type { HlrHandover, RatesCaller, RatesSource } from "../services/mod.ts";
+import type { HlrHandover, MessageLedger, RatesCaller, RatesSource } from "../services/mod.ts";
 import type { SimulatedOutcome, VertexApi } from "../vertex/mod.ts";
 
 /** Process-wide services a tool may use (never HTTP details). */
 export interface ToolServices {
   /** Canonical external base URL of this server. */
   publicUrl: string;
-  /** Whether VertexSMS could reach `publicUrl` (HLR callbacks). */
+  /** Whether VertexSMS could reach `publicUrl` (HLR callbacks, delivery reports). */
   callbacksReachable: boolean;
   /** Per-token cache of the rates table. */
   rates: RatesSource;
@@ -20,6 +20,8 @@ export interface ToolServices {
   hlr: HlrHandover;
   /** Idempotency, confirmation, throttles and the spend cap of billable calls. */
   money: MoneyGuards;
+  /** Every message sent, per token, with the statuses delivery reports bring. */
+  ledger: MessageLedger;
   /** `SMS_TEST_MODE`: `off`, or the outcome VertexSMS simulates for every send. */
   smsTestMode: "off" | SimulatedOutcome;
 }

@@ -1,8 +1,10 @@
 /**
- * The ten tools, one module per scope. {@link TOOLS} is the only list: the
+ * The tools, one module per scope (`sms:send` has two: sending, and what
+ * happened after). {@link TOOLS} is the only list: the
  * MCP endpoint, the scope map, the README table and the tests all read it.
  */
 import type { AnyTool } from "./define.ts";
+import { DELIVERY_TOOLS } from "./delivery.ts";
 import { HLR_TOOLS } from "./hlr.ts";
 import { NUMBERS_TOOLS } from "./numbers.ts";
 import { RATES_TOOLS } from "./rates.ts";
@@ -20,4 +22,5 @@ export const TOOLS: readonly AnyTool[] = [
   ...SENDER_TOOLS,
   ...HLR_TOOLS,
   ...NUMBERS_TOOLS,
+  ...DELIVERY_TOOLS,
 ];

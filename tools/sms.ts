@@ -205,7 +205,10 @@ export const sendSms = defineTool({
     const marked = simulate ? { simulated: true as const } : {};
     const encoding = encodingFor(args.message, args.coding);
     const parts = countParts(args.message, encoding);
-    const quote = () => quoteSms(ctx, { to: args.to, correctBy: args.correctBy, parts });
+    /** The latest estimate the guards asked for (the spend cap counts it), for the ledger. */
+    let counted: SmsQuote | undefined;
+    const quote = async () =>
+      counted = await quoteSms(ctx, { to: args.to, correctBy: args.correctBy, parts });
     if (dryRun) {
       // A token that may not read rates still gets its quote, unpriced but with the number's
       // country (and a confirmation token).
@@ -275,6 +278,8 @@ export const sendSms = defineTool({
         ...marked,
       }),
       run: async () => {
+        const principal = await ctx.principal();
+        const ledger = ctx.services.ledger;
         const accepted = await ctx.vertex.sendSms({
           to: upstreamDigits(args.to),
           from: args.from,
@@ -284,10 +289,11 @@ export const sendSms = defineTool({
           correctBy: args.correctBy,
           coding: args.coding,
           expireIn: args.expireIn,
+          dlrUrl: await ledger.dlrUrl(principal),
           simulate,
         });
         billed = accepted.amountSent;
-        return {
+        const sent = {
           message_id: accepted.messageIds[0] as string,
           status: args.scheduled ? "scheduled" as const : "sent" as const,
           parts: accepted.amountSent ?? parts,
@@ -295,6 +301,18 @@ export const sendSms = defineTool({
           encoding,
           ...marked,
         };
+        await ledger.record(principal, [{
+          messageId: sent.message_id,
+          destination: sent.destination,
+          parts: sent.parts,
+          // As the spend cap counts it: corrected to the parts VertexSMS billed.
+          costMicros: counted?.costMicros == null
+            ? null
+            : Math.ceil((counted.costMicros / parts) * sent.parts),
+          batchId: null,
+          status: sent.status,
+        }]);
+        return sent;
       },
     });
   },

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ServiceError } from "../core/errors.ts";
 import { redactToken } from "./failures.ts";
-import { parseHlrCallback, VertexClient } from "./mod.ts";
+import { parseDeliveryReport, parseHlrCallback, VertexClient } from "./mod.ts";
 import { brokenBody } from "../testing/fake/mod.ts";
 
 type Handler = (req: Request) => Response | Promise<Response>;
@@ -329,6 +329,37 @@ Deno.test("HLR callbacks: error codes as strings or numbers, ported or not", () 
   assert.deepEqual(absent?.ported, { operator_id: 2, operator: "Telia", country: "LT" });
   assert.equal(parseHlrCallback({ nope: true }), null);
   assert.equal(parseHlrCallback("OK"), null);
+});
+
+Deno.test("a send with delivery reports carries dlrUrl in its body", async () => {
+  await withUpstream(() => Response.json(["42"]), async (client, hits) => {
+    const dlrUrl = "https://mcp.example.com/callbacks/dlr/abc";
+    await client.as(creds).sendSms({ to: "37069912345", from: "Shop", message: "hi", dlrUrl });
+    assert.equal(JSON.parse(hits[0]!.body).dlrUrl, dlrUrl);
+  });
+});
+
+Deno.test("delivery reports (assumed shape): ids and codes as strings or numbers, extra fields ignored", () => {
+  assert.deepEqual(
+    parseDeliveryReport({ id: "1281532560", status: 1, error: 0, mcc: "246", mnc: "001" }),
+    { messageId: "1281532560", status: "delivered", errorCode: 0 },
+  );
+  // Form-encoded or query parameters arrive as strings.
+  assert.deepEqual(parseDeliveryReport({ id: "7", status: "2", error: "1", extra: "x" }), {
+    messageId: "7",
+    status: "undelivered",
+    errorCode: 1,
+  });
+  assert.deepEqual(parseDeliveryReport({ id: 8, status: "16", error: "" }), {
+    messageId: "8",
+    status: "expired",
+    errorCode: null,
+  });
+  assert.equal(parseDeliveryReport({ id: "9", status: 3 })?.status, "delivered", "seen (Viber)");
+  assert.equal(parseDeliveryReport({ id: "9", status: 8 })?.status, null, "not final yet");
+  for (const bad of [{ status: 1 }, { id: "x1", status: 1 }, { id: "1" }, "OK", null, [1]]) {
+    assert.equal(parseDeliveryReport(bad), null, JSON.stringify(bad));
+  }
 });
 
 Deno.test("a client cancelling a billable call leaves its outcome unknown; a read stays retryable", async () => {

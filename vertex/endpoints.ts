@@ -24,6 +24,8 @@ export interface Endpoint {
 
 /** Every endpoint this server calls. */
 export const ENDPOINTS = {
+  // Carries `dlrUrl` when delivery reports are on: VertexSMS then POSTs reports for the message
+  // there (our `POST /callbacks/dlr/{capability}`; their shape in `shapes.ts`, assumed).
   sendSms: {
     method: "POST",
     route: "POST /sms",

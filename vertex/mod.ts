@@ -14,13 +14,18 @@ export {
 export { type EndpointName, ENDPOINTS, READ_PATHS, type ReadEndpointName } from "./endpoints.ts";
 export type { Answer, UpstreamCause } from "./failures.ts";
 export {
+  codeMeaning,
   type Correction,
+  type DeliveryReport,
+  type FinalStatus,
   type HlrResult,
   type Network,
   type Operator,
+  parseDeliveryReport,
   parseHlrCallback,
   type Prefix,
   type Rate,
+  REPORT_STATUSES,
   type SenderRequest,
   type SimulatedOutcome,
   type SmsAccepted,

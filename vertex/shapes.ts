@@ -157,7 +157,7 @@ export function parseHlrCallback(body: unknown): HlrResult | null {
     lookup_id: b.id,
     status: code === 0 ? "ok" : "error",
     error_code: code,
-    error_meaning: VERTEX_CODES[code] ?? "unknown error code",
+    error_meaning: codeMeaning(code),
     imsi: b.imsi ?? null,
     country: b.country ?? null,
     operator_id: b.operatorId ?? null,
@@ -173,6 +173,67 @@ export function parseHlrCallback(body: unknown): HlrResult | null {
   };
 }
 
+/** A delivery status as this server names it; `null` in a report: no final status yet. */
+export type FinalStatus = "delivered" | "undelivered" | "expired";
+
+/**
+ * The `status` numbers of a delivery report (**assumed**, `vertexsms-api.md`):
+ * 1 delivered, 2 undelivered, 3 seen (Viber; a seen message was delivered),
+ * 16 expired. Any other number is no final status yet.
+ */
+export const REPORT_STATUSES: Readonly<Record<number, FinalStatus>> = {
+  1: "delivered",
+  2: "undelivered",
+  3: "delivered",
+  16: "expired",
+};
+
+/** One delivery report, normalised. */
+export interface DeliveryReport {
+  messageId: string;
+  /** The final status it reports, or `null` for an intermediate one. */
+  status: FinalStatus | null;
+  /** The numeric code of `VERTEX_CODES`, when the report carried one. */
+  errorCode: number | null;
+}
+
+/** A message id: digits, as a string or a number. */
+const messageId = z.union([
+  z.string().regex(/^\d{1,20}$/),
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+]).transform(String);
+
+/**
+ * The fields of a delivery report this server reads. ASSUMED shape: VertexSMS's
+ * public pages document `dlrUrl` and the numeric codes but not the report's
+ * body (`vertexsms-api.md`, "Delivery reports"); `deno task record --reports`
+ * captures real ones to check it. Numbers may come as strings; unknown fields
+ * are ignored.
+ */
+const DeliveryReportBody = z.object({
+  id: messageId,
+  status: intLike,
+  // A form field may be present and empty.
+  error: z.union([intLike, z.literal("").transform(() => null)]).nullish(),
+});
+
+/**
+ * Parse what VertexSMS posted to a `dlrUrl`, as an object: the JSON body, or
+ * the form-encoded body or query parameters as name → value. `null` when it
+ * is not a delivery report.
+ */
+export function parseDeliveryReport(fields: unknown): DeliveryReport | null {
+  const parsed = DeliveryReportBody.safeParse(fields);
+  if (!parsed.success) return null;
+  const { id, status, error } = parsed.data;
+  return { messageId: id, status: REPORT_STATUSES[status] ?? null, errorCode: error ?? null };
+}
+
+/** What a numeric code means (`VERTEX_CODES`), or a plain note for a code not in the table. */
+export function codeMeaning(code: number): string {
+  return VERTEX_CODES[code] ?? "unknown error code";
+}
+
 /** Body fields of `POST /sms` this server sends. */
 export interface SmsRequest {
   /** International digits, no `+`. */
@@ -184,6 +245,8 @@ export interface SmsRequest {
   correctBy?: string;
   coding?: 0 | 1 | 2;
   expireIn?: number;
+  /** Where VertexSMS posts this message's delivery reports (see {@link parseDeliveryReport}). */
+  dlrUrl?: string;
   /** Ask VertexSMS to simulate the send (its `testMode`): no SMS reaches a phone. */
   simulate?: SimulatedOutcome;
 }

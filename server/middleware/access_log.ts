@@ -8,11 +8,27 @@ import type { AppEnv } from "./types.ts";
 /**
  * The path to log: a route with parameters is logged as its pattern
  * (`/callbacks/hlr/:id`), because a parameter can be a credential (the HLR
- * callback's one-time id); other paths as they came, truncated.
+ * callback's one-time id); a delivery-report path as its route whatever it
+ * matched (another method, another spelling, nothing: its capability lives
+ * for days); other paths as they came, truncated.
  */
-function loggedPath(c: Context<AppEnv>): string {
+export function loggedPath(c: Context<AppEnv>): string {
   const pattern = routePath(c, -1);
-  return pattern.includes(":") ? pattern : c.req.path.slice(0, 200);
+  if (pattern.includes(":")) return pattern;
+  return reportPath(c.req.path) ? "/callbacks/dlr/:capability" : c.req.path.slice(0, 200);
+}
+
+/** Whether a path, however spelled (case, slashes, percent-encoding), is a delivery-report URL. */
+function reportPath(path: string): boolean {
+  let decoded = path;
+  for (let i = 0; i < 3 && decoded.includes("%"); i++) {
+    try {
+      decoded = decodeURIComponent(decoded);
+    } catch {
+      break; // not valid percent-encoding: judged as it is
+    }
+  }
+  return /callbacks\/+dlr/i.test(decoded);
 }
 
 /**

@@ -2,14 +2,27 @@
  * A fake VertexSMS REST API: a real HTTP server on an ephemeral loopback
  * port that replays the recordings, checks `X-VertexSMS-Token` against its
  * token table (401 unknown or revoked, 403 outside the token's routes, like
- * the real API), posts HLR callbacks, logs every request, and injects faults.
+ * the real API), posts HLR callbacks and delivery reports, logs every
+ * request, and injects faults.
+ *
+ * Delivery reports: a send carrying `dlrUrl` gets its recording's `report`
+ * (`recordings/sms.json`: delivered by default; magic numbers for the other
+ * outcomes), or, with `testMode` `1`/`2`, the report of `sms-test-delivered`
+ * / `sms-test-failed` whatever the number, as VertexSMS simulates them. A
+ * report answered 5xx (or not at all) is posted again, like VertexSMS does.
  */
 import { Hono } from "hono";
-import { fillTemplate, loadRecordings, type Recording, RecordingIndex } from "./recordings.ts";
+import {
+  fillTemplate,
+  loadRecordings,
+  type Recording,
+  RecordingIndex,
+  type Report,
+} from "./recordings.ts";
 import { DEMO_TOKENS, demoTokenTable, type FakeScope, scopeForRoute } from "./tokens.ts";
 
 export { DEMO_TOKENS, FAKE_SCOPES, type FakeScope } from "./tokens.ts";
-export type { Recording } from "./recordings.ts";
+export type { Recording, Report } from "./recordings.ts";
 
 /** One request as the fake saw it. */
 export interface FakeRequest {
@@ -33,7 +46,16 @@ export interface FakeRequest {
 export interface Fault {
   /** `"POST /sms"`-style route prefix; every route when omitted. */
   route?: string;
-  kind: "status" | "slow" | "not-json" | "wrong-shape" | "huge" | "reset" | "no-callback";
+  /** `no-callback` / `no-report`: HLR callbacks / delivery reports are not posted. */
+  kind:
+    | "status"
+    | "slow"
+    | "not-json"
+    | "wrong-shape"
+    | "huge"
+    | "reset"
+    | "no-callback"
+    | "no-report";
   /** For `status`. */
   status?: number;
   headers?: Record<string, string>;
@@ -46,9 +68,10 @@ export interface Fault {
   times?: number;
 }
 
-/** A callback the fake delivered. */
+/** A callback (or delivery report) the fake delivered: one entry per attempt. */
 export interface FakeCallback {
   url: string;
+  /** `null`: no answer (the connection failed). */
   status: number | null;
   body: string;
 }
@@ -59,6 +82,10 @@ export interface FakeOptions {
   port?: number;
   /** Delay every HLR callback by this many ms instead of the recorded delay. */
   callbackDelayMs?: number;
+  /** Delay of delivery reports without a recorded delay (default 200 ms). */
+  reportDelayMs?: number;
+  /** Attempts per delivery report while it is answered 5xx or not at all (default 3). */
+  reportAttempts?: number;
 }
 
 /** A running fake VertexSMS. */
@@ -66,6 +93,8 @@ export interface FakeVertex {
   url: string;
   requests: FakeRequest[];
   callbacks: FakeCallback[];
+  /** Delivery reports posted to `dlrUrl`s, one entry per attempt. */
+  reports: FakeCallback[];
   /** Add (or replace) a token with its scopes. */
   addToken(token: string, scopes: Iterable<FakeScope>): void;
   /** From now on, answer 401 for this token. */
@@ -99,6 +128,8 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
   const ownRates = new Map<string, unknown[]>();
   const requests: FakeRequest[] = [];
   const callbacks: FakeCallback[] = [];
+  const reports: FakeCallback[] = [];
+  const byName = new Map((options.recordings ?? loadRecordings()).map((r) => [r.name, r]));
   let faults: Fault[] = [];
   const inflight = new Set<Promise<void>>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -121,7 +152,8 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
 
   const takeFault = (route: string): Fault | undefined => {
     const fault = faults.find((f) =>
-      (f.route === undefined || route.startsWith(f.route)) && f.kind !== "no-callback"
+      (f.route === undefined || route.startsWith(f.route)) && f.kind !== "no-callback" &&
+      f.kind !== "no-report"
     );
     if (fault?.times !== undefined && --fault.times <= 0) {
       faults = faults.filter((f) => f !== fault);
@@ -169,16 +201,22 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
     }
   };
 
-  const sendCallback = (url: string, body: unknown, delayMs: number) => {
+  /** POST `init` to `url` after `delayMs`, again (up to `attempts`) while it fails or answers 5xx. */
+  const post = (
+    url: string,
+    init: { body: string; contentType?: string },
+    delayMs: number,
+    log: FakeCallback[],
+    attempts = 1,
+  ) => {
     if (closing) return;
-    const text = JSON.stringify(body);
     const timer = setTimeout(() => {
       timers.delete(timer);
-      const entry: FakeCallback = { url, status: null, body: text };
+      const entry: FakeCallback = { url, status: null, body: init.body };
       const delivery = fetch(url, {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: text,
+        headers: init.contentType ? { "Content-Type": init.contentType } : {},
+        body: init.body,
       })
         .then(async (res) => {
           entry.status = res.status;
@@ -186,12 +224,48 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
         })
         .catch(() => {})
         .finally(() => {
-          callbacks.push(entry);
+          log.push(entry);
           inflight.delete(delivery);
+          if (attempts > 1 && (entry.status === null || entry.status >= 500)) {
+            post(url, init, 200, log, attempts - 1);
+          }
         });
       inflight.add(delivery);
     }, delayMs);
     timers.add(timer);
+  };
+
+  const sendCallback = (url: string, body: unknown, delayMs: number) =>
+    post(url, { body: JSON.stringify(body), contentType: "application/json" }, delayMs, callbacks);
+
+  /** Post `report` for message `id` to a send's `dlrUrl`, encoded as recorded. */
+  const sendReport = (dlrUrl: string, report: Report, id: string) => {
+    const fields = { ...report.body, id: typeof report.body.id === "number" ? Number(id) : id };
+    const params = new URLSearchParams(
+      Object.entries(fields).map(([k, v]) => [k, String(v)]),
+    ).toString();
+    const delayMs = report.delayMs ?? options.reportDelayMs ?? 200;
+    const attempts = options.reportAttempts ?? 3;
+    switch (report.encoding ?? "json") {
+      case "json":
+        return post(
+          dlrUrl,
+          { body: JSON.stringify(fields), contentType: "application/json" },
+          delayMs,
+          reports,
+          attempts,
+        );
+      case "form":
+        return post(
+          dlrUrl,
+          { body: params, contentType: "application/x-www-form-urlencoded" },
+          delayMs,
+          reports,
+          attempts,
+        );
+      case "query":
+        return post(`${dlrUrl}?${params}`, { body: "" }, delayMs, reports, attempts);
+    }
   };
 
   const render = (recording: Recording, vars: Record<string, string>): Response => {
@@ -273,7 +347,21 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
 
     const recording = index.find(method, path, body);
     if (!recording) return c.json({ message: "Unrecorded request." }, 400);
-    const response = render(recording, { seq: String(SEQ_BASE + ++seq) });
+    const vars = { seq: String(SEQ_BASE + ++seq) };
+    const response = render(recording, vars);
+    const dlrUrl = (body as { dlrUrl?: unknown } | undefined)?.dlrUrl;
+    const report = testMode === "1"
+      ? byName.get("sms-test-delivered")?.report
+      : testMode === "2"
+      ? byName.get("sms-test-failed")?.report
+      : recording.report;
+    const [messageId] = [fillTemplate(recording.response.body, vars)].flat();
+    if (
+      report && typeof dlrUrl === "string" && response.status === 200 &&
+      typeof messageId === "string" && !faults.some((f) => f.kind === "no-report")
+    ) {
+      sendReport(dlrUrl, report, messageId);
+    }
     const callbackUrl = (body as { callBackUrl?: unknown } | undefined)?.callBackUrl;
     const suppressed = faults.some((f) => f.kind === "no-callback");
     if (recording.callback && typeof callbackUrl === "string" && !suppressed) {
@@ -296,6 +384,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
     url: `http://127.0.0.1:${addr.port}`,
     requests,
     callbacks,
+    reports,
     addToken: (token, scopes) => {
       tokens.set(token, new Set(scopes));
       revoked.delete(token);
@@ -313,6 +402,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
     reset: () => {
       requests.length = 0;
       callbacks.length = 0;
+      reports.length = 0;
     },
     shutdown: async () => {
       closing = true;

@@ -21,6 +21,22 @@ export interface Recording {
   };
   /** A callback VertexSMS posts to the request's `callBackUrl` afterwards. */
   callback?: { delayMs: number; body: unknown };
+  /**
+   * The delivery report VertexSMS posts to a send's `dlrUrl` afterwards (an
+   * ASSUMED shape until `deno task record --reports` captured real ones).
+   * Absent: no report comes.
+   */
+  report?: Report;
+}
+
+/** A delivery report as recorded: its fields, and how they travel. */
+export interface Report {
+  /** The fields; `id` is replaced by the message id (kept a number when recorded as one). */
+  body: Record<string, unknown>;
+  /** `json` body (default), `form`-encoded body, or `query` parameters with an empty body. */
+  encoding?: "json" | "form" | "query";
+  /** Delay after the send (default: the fake's `reportDelayMs`). */
+  delayMs?: number;
 }
 
 /** The directory the recordings live in. */
