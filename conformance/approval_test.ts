@@ -20,6 +20,7 @@ import {
   startHarness,
   startPair,
 } from "../testing/harness.ts";
+import { startAnswerRouter } from "../testing/proxy.ts";
 
 const TOKEN = DEMO_TOKENS.full;
 const SMS = { to: "+37069912345", from: "VertexSMS", message: "Your code is <4821> & more" };
@@ -204,39 +205,10 @@ for (const { backend, test } of SHARED_BACKENDS) {
   });
 }
 
-/**
- * A proxy in front of instance A that sends every POST whose body is a
- * JSON-RPC response (a client's answer) to instance B instead.
- */
-function answerRouter(a: string, b: string) {
-  const answers: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const body = req.method === "POST" ? await req.text() : undefined;
-    let isAnswer = false;
-    try {
-      const m = body ? JSON.parse(body) : undefined;
-      isAnswer = m && typeof m === "object" && m.method === undefined &&
-        ("result" in m || "error" in m);
-    } catch {
-      // not JSON: forward as it is
-    }
-    if (isAnswer) answers.push(body!);
-    const target = new URL(new URL(req.url).pathname, isAnswer ? b : a);
-    const headers = new Headers(req.headers);
-    headers.delete("host");
-    return await fetch(target, { method: req.method, headers, body });
-  });
-  return {
-    url: `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/mcp`,
-    answers,
-    shutdown: () => server.shutdown(),
-  };
-}
-
 for (const { backend, test } of SHARED_BACKENDS) {
   test(`${backend}: 2025 in-band: the answer reaches the call on the other instance; accept sends once, decline and cancel none`, async () => {
     const pair = await startPair(REQUIRE, undefined, backend);
-    const router = answerRouter(pair.a.server.url, pair.b.server.url);
+    const router = startAnswerRouter(pair.a.server.url, pair.b.server.url);
     try {
       const outcomes: string[] = [];
       for (const action of ["accept", "decline", "cancel"] as const) {
@@ -364,7 +336,7 @@ for (const { era, connect } of CLIENTS) {
       assert.match(contents[0]!.text, /ui\/initialize/);
       assert.deepEqual(
         (contents[0]!._meta as { ui: { csp: unknown } }).ui.csp,
-        { connectDomains: [new URL(h.server.url).origin], resourceDomains: [] },
+        { connectDomains: [], resourceDomains: [] },
       );
     } finally {
       await c.close();

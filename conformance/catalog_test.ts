@@ -52,7 +52,7 @@ const explode = defineTool({
 });
 
 /** Which harness a case runs against. */
-type Setup = "default" | "refused" | "noCallbackUrl";
+type Setup = "default" | "refused" | "noCallbackUrl" | "testMode";
 
 /** A port nothing listens on: connections to it are refused. */
 function closedPort(): number {
@@ -67,6 +67,7 @@ const SETUPS: Record<Setup, () => HarnessOptions> = {
   refused: () => ({ env: { VERTEXSMS_API_URL: `http://127.0.0.1:${closedPort()}` } }),
   // A loopback PUBLIC_URL that a remote VertexSMS could never call back.
   noCallbackUrl: () => ({ env: { VERTEXSMS_API_URL: "https://api.vertexsms.invalid" } }),
+  testMode: () => ({ env: { SMS_TEST_MODE: "delivered" } }),
 };
 
 /** One tool-level error case. */
@@ -247,6 +248,16 @@ const TOOL_CASES: ToolCase[] = [
     args: { msisdn: "+37069912345" },
     retryable: false,
     message: /PUBLIC_URL/,
+  },
+  {
+    code: "TEST_MODE_REFUSED",
+    label: "a PIN text in test mode",
+    setup: "testMode",
+    tool: "register_msisdn_sender",
+    args: { msisdn: "+37069912345" },
+    retryable: false,
+    message: /SMS_TEST_MODE=delivered/,
+    check: (_e, h) => assert.equal(h.fake.count("POST /senderId"), 0),
   },
   {
     code: "INTERNAL_ERROR",

@@ -91,6 +91,11 @@ export const CATALOG = {
     retryable: false,
     when: "the server has no public callback URL VertexSMS could reach",
   },
+  TEST_MODE_REFUSED: {
+    form: "tool level",
+    retryable: false,
+    when: "`SMS_TEST_MODE` is on and the tool would text a real PIN or bill a lookup: nothing sent",
+  },
   INTERNAL_ERROR: {
     form: "tool level, or HTTP 500 outside a tool",
     retryable: false,

@@ -12,8 +12,10 @@
  *   Deno's `fetch` span): `vertexsms.route`, `http.response.status_code`,
  *   `vertexsms.attempts` and `error.type`.
  *
- * Never a token, a header value, message text or a phone number. With
- * OpenTelemetry off there is no active span: each function returns at once.
+ * Never a token, a header value, message text or a phone number; and never
+ * a capability (an approval id, a callback id): {@link scrubSpanUrls}
+ * rewrites the URL attributes Deno records itself. With OpenTelemetry off
+ * there is no active span: each function returns at once.
  */
 import { type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { ServiceError } from "./errors.ts";
@@ -48,15 +50,71 @@ export function annotateRequestSpan(facts: RequestFacts): void {
 
 /**
  * Name the request span after its route (`POST /callbacks/hlr/:id`), for a
- * path that carries a credential. (Deno also records the full URL on the span
- * it makes for every incoming request, and attributes it set cannot be
- * replaced from JavaScript: such a route must spend its credential on use.)
+ * path that carries a credential.
  */
 export function nameRequestSpan(method: string, route: string): void {
   const span = trace.getActiveSpan();
   if (!span) return;
   span.setAttribute("http.route", route);
   span.updateName(`${method} ${route}`);
+}
+
+/** Rewrites the value of a URL attribute (`url.full`, `url.path`, `url.query`) before it is recorded. */
+export type UrlScrubber = (key: string, value: string) => string;
+
+/** The URL attributes Deno records on its request and `fetch` spans. */
+const URL_KEYS = new Set(["url.full", "url.path", "url.query"]);
+
+/** Spans whose URL attributes went through the scrubber (to notice a runtime that bypasses it). */
+const scrubbed = new WeakSet<object>();
+let installed: UrlScrubber | undefined;
+
+/**
+ * Rewrite the URL attributes of every span this process records, Deno's own
+ * included, before they are recorded.
+ *
+ * Deno's built-in instrumentation records `url.full`, `url.path` and
+ * `url.query` on the span it starts for every `Deno.serve` request, before
+ * the handler runs, and a recorded attribute cannot be replaced or removed
+ * (a second `setAttribute` adds a duplicate). It records them by calling the
+ * span's own `setAttribute` method, from the one `Span` class every tracer
+ * of the runtime shares, so wrapping that method once catches them as they
+ * are set. The class is reached through a probe span that is never ended,
+ * hence never exported. Returns whether tracing is on (nothing to do when
+ * it is off); installs once per process.
+ */
+export function scrubSpanUrls(scrub: UrlScrubber): boolean {
+  if (installed) return true;
+  let probe: object;
+  try {
+    probe = Deno.telemetry.tracerProvider.getTracer(SERVER_NAME).startSpan("probe");
+  } catch {
+    return false; // "otel not initialized": no span is ever recorded
+  }
+  const proto = Object.getPrototypeOf(probe) as {
+    setAttribute(this: object, key: string, value: unknown): unknown;
+  };
+  const setAttribute = proto.setAttribute;
+  proto.setAttribute = function (key, value) {
+    if (typeof value === "string" && URL_KEYS.has(key)) {
+      scrubbed.add(this);
+      value = scrub(key, value);
+    }
+    return setAttribute.call(this, key, value);
+  };
+  installed = scrub;
+  return true;
+}
+
+/**
+ * Whether the active span is recording and its URL attributes did not go
+ * through {@link scrubSpanUrls}: a runtime that no longer records them
+ * through the span's method (the capability route must then warn).
+ */
+export function activeSpanUnscrubbed(): boolean {
+  const span = trace.getActiveSpan();
+  return installed !== undefined && span !== undefined && span.isRecording() &&
+    !scrubbed.has(span);
 }
 
 /** One attempt of an upstream call, as a span records it. */

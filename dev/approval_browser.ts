@@ -9,8 +9,9 @@
  *    page's form value) changes nothing;
  * 2. the MCP Apps review card, rendered by a stand-in host (a sandboxed
  *    iframe speaking the extension's postMessage JSON-RPC, relaying the card's
- *    `tools/call` to the server): Chromium clicks the card's Approve and the
- *    card sends through the host, once.
+ *    `tools/call` to the server and opening the pages it asks for with
+ *    `ui/open-link`): Chromium clicks the card's "Open the approval page",
+ *    approves on that page, and the card's waiting call sends, once.
  *
  * Screenshots of the page and the card go to `SCREENSHOT_DIR` (default: a
  * temp directory); the README shows them. Exits 0 on success, 1 on failure.
@@ -62,7 +63,8 @@ async function callTool(mcpUrl: string, args: Record<string, unknown>) {
 /**
  * The stand-in host: a page holding the card in a sandboxed iframe (its CSP
  * from the resource's `_meta.ui.csp`), answering `ui/initialize`, sending the
- * tool's input and result, and relaying the card's `tools/call` to `/relay`.
+ * tool's input and result, relaying the card's `tools/call` to `/relay` and
+ * its `ui/open-link` to `/open`.
  */
 function hostPage(card: string, csp: string, input: unknown, result: unknown): string {
   const srcdoc = card.replace(
@@ -92,6 +94,9 @@ window.addEventListener("message", async (event) => {
   } else if (m.method === "tools/call") {
     const res = await fetch("/relay", { method: "POST", body: JSON.stringify(m.params.arguments) });
     reply({ result: await res.json() });
+  } else if (m.method === "ui/open-link") {
+    await fetch("/open", { method: "POST", body: m.params.url });
+    reply({ result: {} });
   } else if (m.method === "ui/notifications/size-changed") {
     frame.style.height = Math.min(800, m.params.height + 20) + "px";
   }
@@ -155,14 +160,21 @@ async function run(shots: string): Promise<void> {
 
     // 2. The review card in a stand-in host.
     const card = readReviewCard(server.url).contents[0]!;
-    const allowed = card._meta.ui.csp.connectDomains.join(" ");
+    const allowed = card._meta.ui.csp.connectDomains.join(" ") || "'none'";
     const csp =
       `default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ${allowed}`;
     const cardArgs = { ...SMS, message: "Approved from the review card." };
     const result = await callTool(mcpUrl, cardArgs);
+    let opened: (url: string) => void = () => {};
+    const toOpen = new Promise<string>((resolve) => opened = resolve);
     host = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-      if (new URL(req.url).pathname === "/relay") {
+      const path = new URL(req.url).pathname;
+      if (path === "/relay") {
         return Response.json(await callTool(mcpUrl, await req.json()));
+      }
+      if (path === "/open") {
+        opened(await req.text());
+        return new Response(null, { status: 204 });
       }
       return new Response(hostPage(card.text, csp, cardArgs, result), {
         headers: { "Content-Type": "text/html; charset=utf-8" },
@@ -170,13 +182,24 @@ async function run(shots: string): Promise<void> {
     });
     await page.goto(`http://127.0.0.1:${(host.addr as Deno.NetAddr).port}/`);
     const frame = page.frameLocator("#card");
-    await frame.getByText("Not sent: approve or decline.").waitFor();
+    await frame.getByText("Not sent: a person must approve it on the approval page first.")
+      .waitFor();
     await frame.getByText(cardArgs.message).waitFor();
     await page.screenshot({ path: `${shots}/review-card.png` });
-    await frame.getByRole("button", { name: "Approve and send" }).click();
+    await frame.getByRole("button", { name: "Open the approval page" }).click();
+    const link = await toOpen;
+    assert.equal(link, result.structuredContent.approval_url, "the card opened the approval page");
+    await frame.getByText(/waiting for your decision/).waitFor();
+    assert.equal(fake.count("POST /sms"), 1, "nothing sent before the person decides");
+    const approvalPage = await browser.browser.newPage();
+    await approvalPage.goto(link);
+    await approvalPage.getByRole("button", { name: "Approve and send" }).click();
+    await approvalPage.getByText("Approved. Go back to your assistant").waitFor();
     await frame.getByText(/^Sent, message id \d+/).waitFor();
     assert.equal(fake.count("POST /sms"), 2);
-    console.log("review card: approved in the card, sent once through the host");
+    console.log(
+      "review card: opened the approval page, approved there, sent once through the host",
+    );
   } finally {
     await browser?.close();
     await host?.shutdown();

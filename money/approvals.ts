@@ -10,7 +10,11 @@
  * page's form carries a value derived from the id under the server's secret;
  * a decision without it changes nothing. An approved send is spent once
  * (approved → used, atomically); a declined or expired one never sends.
+ * An approval is bound to the test mode it was asked in (`SMS_TEST_MODE`):
+ * one given for a simulated send authorises nothing where sends are real.
+ * The state holds it under a keyed hash of its id, never the id.
  */
+import type { SmsTestMode } from "../core/config.ts";
 import { ServiceError } from "../core/errors.ts";
 import {
   base64url,
@@ -61,6 +65,8 @@ interface ApprovalRecord extends Expiring {
   until: number;
   /** Sealed {@link ApprovalDetails}. */
   box: string;
+  /** `SMS_TEST_MODE` it was asked in, when not `off`. */
+  m?: string;
 }
 
 /** An approval's page: what it shows, where it stands, and its form value. */
@@ -79,6 +85,8 @@ export interface ApprovalsOptions {
   store: Store;
   secret: SecretSource;
   now: () => number;
+  /** `SMS_TEST_MODE` of this instance: approvals asked in another mode count for nothing. */
+  mode: SmsTestMode;
 }
 
 const ID = /^[A-Za-z0-9_-]{43}$/;
@@ -87,15 +95,20 @@ const ID = /^[A-Za-z0-9_-]{43}$/;
 export class Approvals {
   readonly #store: Store;
   readonly #now: () => number;
+  readonly #mode: SmsTestMode;
   readonly #formKey: () => Promise<CryptoKey>;
+  readonly #idKey: () => Promise<CryptoKey>;
   readonly #sealKey: () => Promise<CryptoKey>;
 
   constructor(options: ApprovalsOptions) {
     this.#store = options.store;
     this.#now = options.now;
+    this.#mode = options.mode;
     const form = deriveKey(options.secret, "approval-form");
+    const naming = deriveKey(options.secret, "approval-id");
     const sealing = deriveKey(options.secret, "approval-seal");
     this.#formKey = memo(async () => await hmacKey(await form()));
+    this.#idKey = memo(async () => await hmacKey(await naming()));
     this.#sealKey = memo(async () => await aesKey(await sealing()));
   }
 
@@ -112,11 +125,12 @@ export class Approvals {
       until: now + APPROVAL_TTL_SECONDS * 1000,
       box: await seal(await this.#sealKey(), id, JSON.stringify(details)),
       exp: now + KEEP_MS,
+      ...(this.#mode === "off" ? {} : { m: this.#mode }),
     };
     try {
       await this.#store.commit({
         checks: [],
-        sets: [{ key: keyOf(id), value: record }],
+        sets: [{ key: await this.#keyOf(id), value: record }],
         deletes: [],
       });
     } catch (error) {
@@ -127,13 +141,18 @@ export class Approvals {
   }
 
   /**
-   * Where an approval stands for a send with this binding: `mismatch` when
+   * Where an approval stands for a send with this binding: `other_mode` when
+   * it was asked in another test mode than this instance's, `mismatch` when
    * it was given for other arguments or another token, `unknown` when there
    * is no such approval.
    */
-  async status(id: string, binding: string): Promise<ApprovalState | "mismatch" | "unknown"> {
+  async status(
+    id: string,
+    binding: string,
+  ): Promise<ApprovalState | "other_mode" | "mismatch" | "unknown"> {
     const record = await this.#read(id);
     if (!record) return "unknown";
+    if ((record.value.m ?? "off") !== this.#mode) return "other_mode";
     if (record.value.b !== binding) return "mismatch";
     return this.#state(record.value);
   }
@@ -149,7 +168,7 @@ export class Approvals {
       if (
         await this.#store.commit({
           checks: [record.entry],
-          sets: [{ key: keyOf(id), value }],
+          sets: [{ key: record.entry.key, value }],
           deletes: [],
         })
       ) {
@@ -199,7 +218,7 @@ export class Approvals {
       if (
         await this.#store.commit({
           checks: [record.entry],
-          sets: [{ key: keyOf(id), value }],
+          sets: [{ key: record.entry.key, value }],
           deletes: [],
         })
       ) {
@@ -227,16 +246,20 @@ export class Approvals {
     return record.until <= this.#now() ? "expired" : record.s;
   }
 
+  /**
+   * An approval's key: a keyed hash of its id, never the id (whoever reads the state must not
+   * learn a link that approves). The id is its own owner (the caller's share is bounded by a
+   * limit).
+   */
+  async #keyOf(id: string) {
+    return ["approval", base64url(await hmac(await this.#idKey(), `approval-id:${id}`))] as const;
+  }
+
   async #read(id: string) {
     if (!ID.test(id)) return null;
-    const [entry] = await this.#store.getMany<ApprovalRecord>([keyOf(id)]);
+    const [entry] = await this.#store.getMany<ApprovalRecord>([await this.#keyOf(id)]);
     const value = entry!.value;
     if (!value || value.exp <= this.#now()) return null;
     return { entry: entry!, value };
   }
-}
-
-/** An approval's key: its id is its own owner (the caller's share is bounded by a limit). */
-function keyOf(id: string) {
-  return ["approval", id] as const;
 }

@@ -7,10 +7,13 @@
  * nonce). Spending is by nonce, never by the token's text, and only the
  * canonical spelling of a token is accepted: appended padding, whitespace,
  * a newline inside the signature or flipped spare bits of the last base64url
- * character do not make another token.
+ * character do not make another token. Tokens and receipts are bound to the
+ * test mode they were given in (`SMS_TEST_MODE`, in the binding digest):
+ * one from a simulated send never confirms a real one.
  */
 import { createRequestStateCodec, type ServerContext } from "@modelcontextprotocol/server";
 import { canonicalJson } from "../core/canonical_json.ts";
+import type { SmsTestMode } from "../core/config.ts";
 import { ServiceError } from "../core/errors.ts";
 import {
   base64url,
@@ -61,6 +64,16 @@ export interface ConfirmationOptions {
   secret: SecretSource;
   digest: Digest;
   now: () => number;
+  /** `SMS_TEST_MODE` of this instance: part of every binding. */
+  mode: SmsTestMode;
+}
+
+/** A confirmation token's signed payload: binding, nonce, and the test mode it was given in. */
+interface TokenPayload {
+  d: string;
+  n: string;
+  /** `SMS_TEST_MODE` when it was not `off`. */
+  m?: string;
 }
 
 /** Mint, check and spend confirmation tokens. */
@@ -68,17 +81,17 @@ export class Confirmations {
   readonly #store: Store;
   readonly #digest: Digest;
   readonly #now: () => number;
-  readonly #codec: () => Promise<
-    ReturnType<typeof createRequestStateCodec<{ d: string; n: string }>>
-  >;
+  readonly #mode: SmsTestMode;
+  readonly #codec: () => Promise<ReturnType<typeof createRequestStateCodec<TokenPayload>>>;
 
   constructor(options: ConfirmationOptions) {
     this.#store = options.store;
     this.#digest = options.digest;
     this.#now = options.now;
+    this.#mode = options.mode;
     const key = deriveKey(options.secret, "confirmation");
     this.#codec = memo(async () =>
-      createRequestStateCodec<{ d: string; n: string }>({
+      createRequestStateCodec<TokenPayload>({
         key: await key(),
         ttlSeconds: CONFIRMATION_TTL_SECONDS,
       })
@@ -92,18 +105,23 @@ export class Confirmations {
     args: Record<string, unknown>,
   ): Promise<ConfirmationToken> {
     const binding = await this.binding(ctx, tool, args);
-    const token = await (await this.#codec()).mint({ d: binding, n: randomId() });
+    const mode = this.#mode === "off" ? {} : { m: this.#mode };
+    const token = await (await this.#codec()).mint({ d: binding, n: randomId(), ...mode });
     return { token, expiresInSeconds: CONFIRMATION_TTL_SECONDS };
   }
 
-  /** Digest binding a confirmation to this caller, tool and exact arguments. */
+  /**
+   * Digest binding a confirmation (a token, an in-band answer, an approval)
+   * to this caller, tool, exact arguments and test mode.
+   */
   async binding(ctx: GuardContext, tool: string, args: Record<string, unknown>): Promise<string> {
-    return await this.#digest("confirm", await ctx.principal(), tool, canonicalJson(args));
+    const principal = await ctx.principal();
+    return await this.#digest("confirm", principal, tool, this.#mode, canonicalJson(args));
   }
 
   /** Verify a dry run's token for these arguments; its nonce, to spend once the send goes ahead. */
   async check(token: string, binding: string): Promise<string> {
-    let payload: { d?: unknown; n?: unknown };
+    let payload: { d?: unknown; n?: unknown; m?: unknown };
     try {
       if (!canonicalSignedState(token)) throw new Error("not canonical");
       // No `bind` is configured (the binding is inside the payload), so `verify` ignores its context.
@@ -112,6 +130,15 @@ export class Confirmations {
       throw tokenRefused(
         "is invalid or has expired (tokens last 10 minutes). Call send_sms with dryRun: true " +
           "again, show the user the quote, and send with the new confirmation_token.",
+      );
+    }
+    if ((payload?.m ?? "off") !== this.#mode) {
+      throw tokenRefused(
+        payload?.m === undefined
+          ? "was issued for a real send, and this server runs in SMS test mode. Run a new dry " +
+            "run here and confirm that quote."
+          : "was issued in SMS test mode, for a simulated send; this server sends real SMS. " +
+            "Run a new dry run and confirm that quote with the user before sending for real.",
       );
     }
     if (payload?.d !== binding || typeof payload.n !== "string") {

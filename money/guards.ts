@@ -19,7 +19,7 @@
  * HTTP or MCP. State lives in a shared `Store` (Deno KV across instances, or
  * bounded memory).
  */
-import type { ConfirmationPolicy } from "../core/config.ts";
+import type { ConfirmationPolicy, SmsTestMode } from "../core/config.ts";
 import { asServiceError, ServiceError } from "../core/errors.ts";
 import { memo, type SecretSource } from "../core/keys.ts";
 import { sleep } from "../core/sleep.ts";
@@ -60,6 +60,12 @@ export interface MoneyOptions {
   leaseMs: number;
   /** Poll interval while waiting for a duplicate on another instance (default 100 ms). */
   pollMs?: number;
+  /**
+   * `SMS_TEST_MODE` (default `off`). Approvals, in-band answers and
+   * confirmation tokens are bound to it: one given for a simulated send never
+   * authorises a real one, on another instance or after a restart.
+   */
+  testMode?: SmsTestMode;
   now?: () => number;
 }
 
@@ -70,12 +76,14 @@ export class Money implements MoneyGuards {
   readonly #limits: Limits;
   readonly #approvals: Approvals;
   readonly #policy: ConfirmationPolicy;
+  readonly #testMode: SmsTestMode;
   readonly #backend: string;
 
   constructor(options: MoneyOptions) {
     const now = options.now ?? Date.now;
     const digest = keyedDigest(options.secret);
     const { store, secret } = options;
+    const mode = options.testMode ?? "off";
     this.#idempotency = new Idempotency({
       store,
       secret,
@@ -85,10 +93,11 @@ export class Money implements MoneyGuards {
       pollMs: options.pollMs ?? 100,
       now,
     });
-    this.#confirmations = new Confirmations({ store, secret, digest, now });
+    this.#confirmations = new Confirmations({ store, secret, digest, now, mode });
     this.#limits = new Limits({ store, digest, limits: options.limits, now });
-    this.#approvals = new Approvals({ store, secret, now });
+    this.#approvals = new Approvals({ store, secret, now, mode });
     this.#policy = options.confirmation;
+    this.#testMode = mode;
     this.#backend = BACKEND_NAMES[store.kind];
   }
 
@@ -222,6 +231,14 @@ export class Money implements MoneyGuards {
           return call.notSent("expired");
         case "used":
           throw approvalUsed();
+        case "other_mode":
+          throw approvalRefused(
+            this.#testMode !== "off"
+              ? "was given for a real send, and this server runs in SMS test mode: it only " +
+                "simulates sends. Call send_sms without approvalId to ask for a new approval."
+              : "was given in SMS test mode, for a simulated send; this server sends real SMS. " +
+                "Call send_sms without approvalId to ask for a new approval of a real send.",
+          );
         case "mismatch":
           throw approvalRefused(
             "was given for other arguments or another token. Send exactly what was approved, " +

@@ -12,8 +12,10 @@ import {
   DEMO_TOKENS,
   envelopeOf,
   type Harness,
+  legacyCall as rawLegacyCall,
   MODERN,
   modernCall,
+  resultOf,
   rpc,
   SHARED_BACKENDS,
   startHarness,
@@ -26,30 +28,16 @@ const TOKEN = DEMO_TOKENS.full;
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const SMS = { to: "+37069912345", from: "VertexSMS", message: "Your code is 4821" };
 const sends = (h: { fake: Harness["fake"] }, token?: string) => h.fake.count("POST /sms", token);
+/** A 2026-07-28 client that can be asked (form elicitation). */
+const ELICIT = { elicitation: { form: {} } };
 
-/** A 2025-era `tools/call` over raw HTTP (the body as a string, sent as it is). */
-function legacyCall(
+/** A 2025-era `tools/call` with this test's token unless told otherwise. */
+const legacyCall = (
   url: string,
   name: string,
   args: unknown,
   headers: Record<string, string> = AUTH,
-): Promise<Response> {
-  return rpc(url, {
-    jsonrpc: "2.0",
-    id: 1,
-    method: "tools/call",
-    params: { name, arguments: args },
-  }, {
-    ...headers,
-  });
-}
-
-/** The tool result of a 200 JSON-RPC answer. */
-async function resultOf(res: Response) {
-  assert.equal(res.status, 200, `HTTP ${res.status}`);
-  // deno-lint-ignore no-explicit-any
-  return (await res.json()).result as any;
-}
+) => rawLegacyCall(url, name, args, headers);
 
 const callIn =
   (era: "2025" | "2026") => (url: string, name: string, args: unknown, headers = AUTH) =>
@@ -179,23 +167,8 @@ for (const era of ["2025", "2026"] as const) {
 for (const { backend, test } of SHARED_BACKENDS) {
   test(`2026: one user's accept, replayed, sends once; the replay is asked again (${backend})`, async () => {
     const pair = await startPair({}, undefined, backend);
-    const meta = {
-      "io.modelcontextprotocol/protocolVersion": MODERN,
-      "io.modelcontextprotocol/clientInfo": { name: "replayer", version: "1" },
-      "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } },
-    };
-    const ask = (url: string, extra: Record<string, unknown> = {}) =>
-      rpc(url, {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tools/call",
-        params: { name: "send_sms", arguments: SMS, _meta: meta, ...extra },
-      }, {
-        ...AUTH,
-        "MCP-Protocol-Version": MODERN,
-        "Mcp-Method": "tools/call",
-        "Mcp-Name": "send_sms",
-      });
+    const ask = (url: string, params: Record<string, unknown> = {}) =>
+      modernCall(url, "send_sms", SMS, AUTH, { capabilities: ELICIT, params });
     try {
       const question = await resultOf(await ask(pair.a.mcpUrl));
       assert.equal(question.resultType, "input_required");
@@ -363,6 +336,43 @@ Deno.test("made-up tokens are limited per address; batches are refused, bounded 
       "figure attack: 80 calls with made-up tokens from one address (limit 20/min) → 20 reached " +
         "VertexSMS, 60 answered 429; a batch of 100 (2025-11-25) → 400; a batch of 10 with a " +
         "rejected token → 1 upstream call",
+    );
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("80 concurrent calls with made-up tokens from one address: at most the limit reach VertexSMS", async () => {
+  // The default limit (60 a minute); VertexSMS slow to answer, so every call is in flight at once.
+  const h = startHarness({ env: { TRUST_PROXY: "true" } });
+  h.fake.inject({ route: "GET /operators", kind: "slow", delayMs: 300 });
+  try {
+    const statuses = await Promise.all(Array.from({ length: 80 }, async (_, i) => {
+      const res = await legacyCall(h.mcpUrl, "get_operator", { operatorId: 493 }, {
+        Authorization: `Bearer concurrent-madeup-${i}`,
+        "X-Forwarded-For": "203.0.113.77",
+      });
+      await res.body?.cancel();
+      return res.status;
+    }));
+    const upstream = h.fake.requests.filter((r) => r.token?.startsWith("concurrent-madeup-"));
+    assert.equal(upstream.length, 60, "each call took its place before VertexSMS was asked");
+    assert.equal(statuses.filter((s) => s === 429).length, 20);
+    // A real token new to the server, 100 calls at once from another address: the first asks
+    // VertexSMS, the others wait for its verdict, then all pass.
+    const burst = await Promise.all(Array.from({ length: 100 }, async () => {
+      const res = await legacyCall(h.mcpUrl, "get_operator", { operatorId: 493 }, {
+        ...AUTH,
+        "X-Forwarded-For": "198.51.100.20",
+      });
+      await res.body?.cancel();
+      return res.status;
+    }));
+    assert.equal(burst.filter((s) => s === 200).length, 100);
+    console.log(
+      `figure attack: 80 concurrent calls with made-up tokens from one address (limit 60/min) → ` +
+        `${upstream.length} reached VertexSMS, ${statuses.filter((s) => s === 429).length} ` +
+        "answered 429; 100 concurrent calls with a real token new to the server → 100 answered",
     );
   } finally {
     await h.close();

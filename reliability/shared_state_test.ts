@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { ServiceError } from "../core/errors.ts";
+import { hmacKey } from "../core/keys.ts";
 import { Logger } from "../core/log.ts";
 import { Money } from "../money/guards.ts";
 import type { GuardContext } from "../money/types.ts";
@@ -123,7 +124,12 @@ Deno.test("HLR hand-over: a receive failing after the lookup left is an unknown 
     "encrypt",
     "decrypt",
   ]);
-  const broker = new HlrBroker({ mailboxes: broken, sealKey: () => Promise.resolve(key) });
+  const nameKey = await hmacKey(crypto.getRandomValues(new Uint8Array(32)));
+  const broker = new HlrBroker({
+    mailboxes: broken,
+    sealKey: () => Promise.resolve(key),
+    nameKey: () => Promise.resolve(nameKey),
+  });
   const wait = await broker.open("caller");
   await assert.rejects(
     () => wait.wait(1_000, new AbortController().signal),

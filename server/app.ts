@@ -12,18 +12,21 @@
  *   /icon.svg     the icon `serverInfo` names, long-cached
  *   callbacks     HLR results for waiting `lookup_hlr` calls; delivery reports for the
  *                 ledger (`delivery_reports.ts`)
+ *   approvals     the approval page and its decisions
+ *
+ * Callbacks and approvals are capability routes (`capabilities.ts`): named,
+ * never spelled out, in logs and spans, no CORS, bodies of 16 KiB at most.
  */
-import { readRequestBody } from "@modelcontextprotocol/server";
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { ipRestriction } from "hono/ip-restriction";
 import { requestId } from "hono/request-id";
 import { type Config, configWarnings, isLoopbackHost } from "../core/config.ts";
 import { type AuthLinks, ServiceError } from "../core/errors.ts";
-import { createPrincipalHasher, deriveKey, memo } from "../core/keys.ts";
+import { createPrincipalHasher, deriveKey, hmacKey, memo } from "../core/keys.ts";
 import { Logger } from "../core/log.ts";
 import { aesKey } from "../core/seal.ts";
-import { nameRequestSpan } from "../core/telemetry.ts";
+import { scrubSpanUrls } from "../core/telemetry.ts";
 import {
   ICON_PATH,
   SERVER_DESCRIPTION,
@@ -45,6 +48,7 @@ import type { AnyTool } from "../tools/mod.ts";
 import { parseHlrCallback, VertexClient } from "../vertex/mod.ts";
 import { Answers } from "./answers.ts";
 import { approvalRoutes } from "./approvals.ts";
+import { capabilityGuard, rawPathOf, scrubSpanUrl } from "./capabilities.ts";
 import { sessions } from "./middleware/session.ts";
 import { SessionCodec } from "./session.ts";
 import { bearerChallenge } from "./challenge.ts";
@@ -53,13 +57,8 @@ import { billableLeaseMs, logSecrets, verifyStateSecrets } from "./secrets.ts";
 import { createMcpEndpoint, type Exchange } from "./mcp.ts";
 import { deliveryReportRoute } from "./delivery_reports.ts";
 import { accessLog } from "./middleware/access_log.ts";
-import {
-  bearerToken,
-  type ChallengeOptions,
-  postOnly,
-  requireToken,
-  VouchedTokens,
-} from "./middleware/auth.ts";
+import { VouchedTokens } from "./middleware/admission.ts";
+import { bearerToken, type ChallengeOptions, postOnly, requireToken } from "./middleware/auth.ts";
 import { batchPolicy } from "./middleware/batch.ts";
 import { clientIp } from "./middleware/client_ip.ts";
 import { errorResponse } from "./middleware/error_response.ts";
@@ -102,9 +101,6 @@ export interface App {
 /** Messages one JSON-RPC batch may carry (2025-03-26 and older; later revisions have none). */
 const MAX_BATCH = 10;
 
-/** Largest HLR callback body accepted (real ones are a few hundred bytes). */
-const MAX_CALLBACK_BYTES = 16 * 1024;
-
 const MCP_CORS = {
   allowMethods: ["POST", "GET", "DELETE", "OPTIONS"],
   allowHeaders: [
@@ -135,16 +131,15 @@ const WELL_KNOWN = "/.well-known/oauth-protected-resource";
 
 /** The request's path exactly as sent (not percent-decoded): a toolset's `resource` is that URL. */
 function rawPath(c: Context): string {
-  const url = c.req.url;
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const end = url.search(/[?#]/);
-  return start < 0 ? "/" : url.slice(start, end < 0 ? undefined : end);
+  return rawPathOf(c.req.url);
 }
 
 /** Build the application for a validated configuration. */
 export function createApp(options: AppOptions): App {
   const { config, tools } = options;
   const logger = options.logger ?? new Logger(config.logLevel);
+  // Before the first request: Deno records every request's URL on its span (once per process).
+  scrubSpanUrls(scrubSpanUrl);
   for (const warning of configWarnings(config)) logger.warn("configuration", { warning });
   const links: AuthLinks = {
     signupUrl: config.signupUrl,
@@ -202,9 +197,11 @@ export function createApp(options: AppOptions): App {
   const previousPrincipal = async (token: string) =>
     await previousSecret() ? (await previousHasher())?.(token) : undefined;
   const hlrSeal = deriveKey(secret, "hlr-seal");
+  const hlrName = deriveKey(secret, "hlr-id");
   const hlr = new HlrBroker({
     mailboxes: state.mailboxes,
     sealKey: memo(async () => await aesKey(await hlrSeal())),
+    nameKey: memo(async () => await hmacKey(await hlrName())),
   });
   const store = state.store;
   const money = new Money({
@@ -219,6 +216,7 @@ export function createApp(options: AppOptions): App {
     },
     confirmation: config.smsConfirmation,
     leaseMs: billableLeaseMs(config),
+    testMode: config.smsTestMode,
   });
 
   const ledgerSeal = deriveKey(secret, "ledger-seal");
@@ -311,7 +309,12 @@ export function createApp(options: AppOptions): App {
   };
 
   const app = new Hono<AppEnv>();
-  app.use("*", requestId({ headerName: "X-Request-Id" }), accessLog(logger));
+  app.use(
+    "*",
+    requestId({ headerName: "X-Request-Id" }),
+    accessLog(logger),
+    capabilityGuard(logger),
+  );
 
   app.onError((error, c) => {
     if (isStateUnavailable(error)) {
@@ -396,6 +399,7 @@ export function createApp(options: AppOptions): App {
       idempotencyKey: c.req.header("idempotency-key"),
       toolset: set,
       session: c.get("session"),
+      onTokenVerdict: c.get("onTokenVerdict"),
     };
     const response = await endpoint(c.req.raw, c.get("rpc").body, exchange);
     c.set("tokenVerdict", exchange.tokenVerdict);
@@ -450,20 +454,13 @@ export function createApp(options: AppOptions): App {
   });
 
   app.post("/callbacks/hlr/:id", async (c) => {
-    // The id is the callback's credential. Our logs and spans name the route, not the id;
-    // Deno's own request span records the full URL, so every delivery attempt spends the id,
-    // whatever its body: an id that reaches exported telemetry is already dead.
-    nameRequestSpan("POST", "/callbacks/hlr/:id");
+    // The id is the callback's credential (a capability route: its body is bounded already).
+    // A delivery that cannot be read spends it: the lookup fails now rather than at its timeout.
     const id = c.req.param("id");
     if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return c.text("Not Found", 404);
     let body: unknown;
     try {
-      const read = await readRequestBody(c.req.raw, MAX_CALLBACK_BYTES);
-      if (read.tooLarge) {
-        await hlr.spoil(id);
-        return c.text("Payload Too Large", 413);
-      }
-      body = JSON.parse(read.text);
+      body = JSON.parse(await c.req.text());
     } catch {
       await hlr.spoil(id);
       return c.text("Bad Request: body is not JSON", 400);

@@ -6,20 +6,23 @@
  *
  * Server-rendered HTML, no external assets and no script, so it works in any
  * browser with JavaScript off; a strict Content-Security-Policy, never cached,
- * never framed, never sent as a referrer to another site. `GET` changes nothing. A decision
- * needs the page's own form value (a keyed hash of the approval id), and from
- * a browser the form's `Origin` must be this server's. The MCP Apps review
- * card uses the same two routes as JSON (`Accept: application/json`), with
- * the same form value.
+ * never framed, never sent as a referrer to another site, never readable by
+ * another origin (no CORS: see `capabilities.ts`, which also bounds the
+ * body). `GET` changes nothing. A decision is only the page's own form: a
+ * urlencoded `POST` whose `Origin` is this server's (whatever else it claims
+ * to be, anything else is refused before it is read), carrying the page's
+ * form value (a keyed hash of the approval id). Every field a caller chose is
+ * shown confined to its box (`core/confine.ts`).
  */
 import type { Context, Hono } from "hono";
+import { visibleLine, visibleText } from "../core/confine.ts";
 import type { Approvals, ApprovalState, ApprovalView } from "../money/mod.ts";
 import type { AppEnv } from "./middleware/types.ts";
 
 /** What the approval routes need. */
 export interface ApprovalRoutesOptions {
   approvals: Approvals;
-  /** `PUBLIC_URL`: the page's own origin, the only one a form may come from. */
+  /** `PUBLIC_URL`: the page's own origin, the only one a decision may come from. */
   publicUrl: string;
 }
 
@@ -34,108 +37,56 @@ const PAGE_HEADERS = {
   "X-Content-Type-Options": "nosniff",
 };
 
-/** The card's JSON answers: readable from the host's sandboxed frame, never cached. */
-const JSON_HEADERS = {
-  "Cache-Control": "no-store",
-  "Access-Control-Allow-Origin": "*",
-  "Referrer-Policy": "no-referrer",
-};
+/** The content type of the page's form. */
+const FORM = "application/x-www-form-urlencoded";
 
 /** Register the approval routes on `app`. */
 export function approvalRoutes(app: Hono<AppEnv>, options: ApprovalRoutesOptions): void {
   const { approvals } = options;
   const origin = new URL(options.publicUrl).origin;
 
-  app.options("/approvals/:id", (c) =>
-    c.body(null, 204, {
-      ...JSON_HEADERS,
-      "Access-Control-Allow-Methods": "GET, POST",
-      "Access-Control-Allow-Headers": "Content-Type",
-      "Access-Control-Max-Age": "600",
-    }));
-
   app.get("/approvals/:id", async (c) => {
     const view = await approvals.view(c.req.param("id"));
-    if (wantsJson(c)) {
-      if (!view) return c.json({ error: "not_found" }, 404, JSON_HEADERS);
-      return c.json(asJson(view), 200, JSON_HEADERS);
-    }
     if (!view) return c.html(page("Approval not found", notFound()), 404, PAGE_HEADERS);
     return c.html(page("Approve this SMS?", details(view)), 200, PAGE_HEADERS);
   });
 
   app.post("/approvals/:id", async (c) => {
     const id = c.req.param("id");
-    const json = (c.req.header("content-type") ?? "").startsWith("application/json");
-    let action: unknown;
-    let token: unknown;
+    // Proof of the page's own origin first, whatever the body claims to be: a browser always
+    // sends Origin with a POST, and another site's page cannot send ours.
+    if (c.req.header("origin") !== origin) {
+      return refuse(c, 403, "This decision did not come from the approval page.");
+    }
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== FORM) return refuse(c, 415, "Decide with the buttons of the approval page.");
+    let form: URLSearchParams;
     try {
-      if (json) {
-        ({ action, form_token: token } = await c.req.json());
-      } else {
-        const form = await c.req.parseBody();
-        ({ action, form_token: token } = form);
-      }
+      form = new URLSearchParams(await c.req.text());
     } catch {
-      return refuse(c, json, 400, "The decision could not be read.");
+      return refuse(c, 400, "The decision could not be read.");
     }
-    // A browser's form comes from this server's own page; anything else is not a person here.
-    if (!json && c.req.header("origin") !== origin) {
-      return refuse(c, json, 403, "This decision did not come from the approval page.");
-    }
-    if ((action !== "approve" && action !== "decline") || typeof token !== "string") {
-      return refuse(c, json, 400, "Choose Approve or Decline on the approval page.");
+    const action = form.get("action");
+    const token = form.get("form_token");
+    if ((action !== "approve" && action !== "decline") || token === null) {
+      return refuse(c, 400, "Choose Approve or Decline on the approval page.");
     }
     const outcome = await approvals.decide(id, action, token);
-    if (outcome === "unknown") return refuse(c, json, 404, "No such approval.");
+    if (outcome === "unknown") return refuse(c, 404, "No such approval.");
     if (outcome === "forbidden") {
-      return refuse(c, json, 403, "This decision did not come from the approval page.");
-    }
-    const view = await approvals.view(id);
-    if (json) {
-      return c.json(
-        { outcome, ...(view ? asJson(view) : {}) },
-        outcome === "stale" ? 409 : 200,
-        JSON_HEADERS,
-      );
+      return refuse(c, 403, "This decision did not come from the approval page.");
     }
     // Post/redirect/get: a reload shows the state, it never posts again.
     return c.redirect(`/approvals/${id}`, 303);
   });
 }
 
-/** Whether the request asks for the card's JSON rather than the page. */
-function wantsJson(c: Context<AppEnv>): boolean {
-  const accept = c.req.header("accept") ?? "";
-  return accept.includes("application/json") && !accept.includes("text/html");
-}
-
-function refuse(c: Context<AppEnv>, json: boolean, status: 400 | 403 | 404, why: string) {
-  if (json) return c.json({ error: why }, status, JSON_HEADERS);
+function refuse(c: Context<AppEnv>, status: 400 | 403 | 404 | 415, why: string) {
   return c.html(
     page("Nothing changed", `<p class="note">${escape(why)} Nothing changed.</p>`),
     status,
     PAGE_HEADERS,
   );
-}
-
-/** The card's view of an approval (the form value included: it approves through this route). */
-function asJson(view: ApprovalView) {
-  const d = view.details;
-  return {
-    approval_id: view.id,
-    state: view.state,
-    expires_at: new Date(view.expiresAt).toISOString(),
-    to: d.to,
-    from: d.from,
-    message: d.message,
-    parts: d.parts,
-    encoding: d.encoding,
-    estimated_cost_eur: d.estimatedCostEur,
-    client_name: d.clientName ?? null,
-    simulated: d.simulated === true,
-    form_token: view.formToken,
-  };
 }
 
 const STATE_TEXT: Record<ApprovalState, string> = {
@@ -175,9 +126,9 @@ ${
       ? '<p class="test">TEST MODE: VertexSMS only simulates this send; no real SMS is sent.</p>'
       : ""
   }
-<dl>${rows.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(v)}</dd>`).join("")}</dl>
-<h2>Text</h2>
-<pre class="text">${escape(d.message)}</pre>
+<dl>${rows.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(visibleLine(v))}</dd>`).join("")}</dl>
+<h2>Text (${[...d.message].length} characters)</h2>
+<pre class="text">${escape(visibleText(d.message))}</pre>
 <p class="state state-${view.state}">${STATE_TEXT[view.state]}</p>
 ${form}`;
 }

@@ -21,11 +21,12 @@ import { ipRestriction } from "hono/ip-restriction";
 import { nameRequestSpan } from "../core/telemetry.ts";
 import type { Ledger } from "../services/mod.ts";
 import { parseDeliveryReport } from "../vertex/mod.ts";
+import { MAX_CAPABILITY_BODY_BYTES } from "./capabilities.ts";
 import { clientIp } from "./middleware/client_ip.ts";
 import type { AppEnv } from "./middleware/types.ts";
 
-/** Largest report body accepted (a real one is under 200 bytes). */
-export const MAX_REPORT_BYTES = 16 * 1024;
+/** Largest report body accepted (a real one is under 200 bytes): every capability route's bound. */
+export const MAX_REPORT_BYTES = MAX_CAPABILITY_BODY_BYTES;
 
 /** The route as logs and spans name it (never with its capability). */
 export const REPORT_ROUTE = "/callbacks/dlr/:capability";

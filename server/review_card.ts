@@ -6,14 +6,17 @@
  * One self-contained HTML document (inline script and style; the extension's
  * own view SDK is about 540 KB and not needed). It speaks JSON-RPC over
  * `postMessage` with its host (`ui/initialize`, then `tool-input` and
- * `tool-result` notifications) and shows the quote: recipient, sender, text,
- * parts, cost. For an `approval_required` result it reads the approval from
- * this server's approval route and approves or declines through that same
- * route, with the page's form value — the only way an approval is ever
- * given, so the card adds no way for a model to approve on its own. Once
- * approved it asks the host to call `send_sms` again with the `approvalId`.
- * Its CSP lets it reach this server and nothing else.
+ * `tool-result` notifications) and shows the quote: recipient, sender, the
+ * whole text (every line break, control and bidirectional character made
+ * visible, as `core/confine.ts` does), parts, cost. For an
+ * `approval_required` result it asks the host to open the approval page
+ * (`ui/open-link`) — a decision is only ever given there, on this server's
+ * own origin, so the card adds no way for a model (or another origin) to
+ * approve — and then asks the host to call `send_sms` again with the
+ * `approvalId`, waiting up to a minute for the person's click. It reaches no
+ * server itself: its CSP allows no connection at all.
  */
+import { UNSAFE_CHAR } from "../core/confine.ts";
 
 /** The extension's identifier. */
 export const EXTENSION_ID = "io.modelcontextprotocol/ui";
@@ -22,14 +25,9 @@ export const RESOURCE_MIME_TYPE = "text/html;profile=mcp-app";
 /** The card's resource URI (`send_sms`'s `_meta.ui.resourceUri`). */
 export const REVIEW_CARD_URI = "ui://vertexsms/send-sms-review.html";
 
-/** The card's `_meta`: its CSP allows this server's origin only; no external resources. */
-export function reviewCardMeta(publicUrl: string) {
-  return {
-    ui: {
-      csp: { connectDomains: [new URL(publicUrl).origin], resourceDomains: [] },
-      prefersBorder: true,
-    },
-  };
+/** The card's `_meta`: its CSP allows no connection and no external resource. */
+export function reviewCardMeta(_publicUrl: string) {
+  return { ui: { csp: { connectDomains: [], resourceDomains: [] }, prefersBorder: true } };
 }
 
 /** The `resources/list` entry of the card. */
@@ -58,6 +56,16 @@ export function readReviewCard(publicUrl: string) {
   };
 }
 
+/**
+ * `visibleLine` and `visibleText` of `core/confine.ts`, as the card's own
+ * script (on the same pattern; `review_card_test.ts` checks they agree).
+ */
+export const CONFINE_JS = `const UNSAFE = new RegExp(${JSON.stringify(UNSAFE_CHAR)}, "gu");
+const SHORT = { "\\n": "\\\\n", "\\r": "\\\\r", "\\t": "\\\\t" };
+const escapeOf = (ch) => SHORT[ch] || "\\\\u" + ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+const visibleLine = (t) => String(t ?? "").replace(UNSAFE, escapeOf);
+const visibleText = (t) => String(t ?? "").replace(UNSAFE, (ch) => ch === "\\n" ? "\u21B5\\n" : escapeOf(ch));`;
+
 /** The card. Everything shown is set with `textContent`: no markup from data. */
 export const REVIEW_CARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Send SMS</title>
@@ -65,9 +73,10 @@ export const REVIEW_CARD_HTML = `<!doctype html>
 :root{font-family:var(--font-sans,system-ui,sans-serif);color:var(--color-text-primary,#1b1f24)}
 body{margin:0;padding:12px}h1{font-size:15px;margin:0 0 8px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;margin:0 0 10px}
-dt{color:var(--color-text-secondary,#57606a)}dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
+dt{color:var(--color-text-secondary,#57606a)}dd{margin:0;overflow-wrap:anywhere}
+#text{white-space:pre-wrap}
 button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #d0d7de;margin-right:6px;cursor:pointer}
-#approve{background:#1a7f37;color:#fff;border-color:#1a7f37}
+#open{background:#1a7f37;color:#fff;border-color:#1a7f37}
 #state{margin-top:8px;font-weight:600}
 </style></head>
 <body>
@@ -79,10 +88,12 @@ button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #d0d7de;
 <dt>Parts</dt><dd id="parts">…</dd>
 <dt>Estimated cost</dt><dd id="cost">…</dd>
 </dl>
-<div id="buttons" hidden><button id="approve">Approve and send</button><button id="decline">Decline</button></div>
+<div id="link" hidden><dl><dt>Approval page</dt><dd id="url"></dd></dl></div>
+<div id="buttons" hidden><button id="open">Open the approval page</button><button id="check">Check again</button></div>
 <div id="state" role="status">Waiting for the request…</div>
 <script>
 "use strict";
+${CONFINE_JS}
 const $ = (id) => document.getElementById(id);
 let nextId = 1;
 const waiting = new Map();
@@ -101,47 +112,46 @@ function resized() {
 }
 function state(text) { $("state").textContent = text; resized(); }
 function fill(d) {
-  $("to").textContent = String(d.to ?? "");
-  $("from").textContent = String(d.from ?? "");
-  $("text").textContent = String(d.message ?? "");
+  $("to").textContent = visibleLine(d.to);
+  $("from").textContent = visibleLine(d.from);
+  $("text").textContent = visibleText(d.message);
 }
-async function loadApproval(url) {
-  const res = await fetch(url, { headers: { Accept: "application/json" } });
-  if (!res.ok) throw new Error("the approval could not be read (HTTP " + res.status + ")");
-  approval = { url, ...(await res.json()) };
-  fill(approval);
-  $("parts").textContent = approval.parts + " (" + approval.encoding + ")";
-  $("cost").textContent = approval.estimated_cost_eur ? "about €" + approval.estimated_cost_eur : "unknown";
-  $("buttons").hidden = approval.state !== "pending";
-  state({ pending: "Not sent: approve or decline.", approved: "Approved.", declined: "Declined: nothing will be sent.",
-    used: "Approved and sent.", expired: "Expired: nothing was sent." }[approval.state] || approval.state);
+function quote(s) {
+  $("parts").textContent = s.parts + " (" + s.encoding + ")";
+  $("cost").textContent = s.estimated_cost_eur ? "about €" + s.estimated_cost_eur : "unknown";
 }
-async function decide(action) {
-  $("approve").disabled = $("decline").disabled = true;
-  const res = await fetch(approval.url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify({ action, form_token: approval.form_token }),
-  });
-  await loadApproval(approval.url);
-  if (!res.ok || action !== "approve" || approval.state !== "approved" || !args) return;
-  state("Approved. Sending…");
-  const { dryRun, confirmationToken, approvalId, ...rest } = args;
-  show(await request("tools/call", { name: "send_sms", arguments: { ...rest, approvalId: approval.approval_id } }));
+async function send() {
+  $("open").disabled = $("check").disabled = true;
+  state("Approve or decline on the approval page; waiting for your decision…");
+  const { dryRun, confirmationToken, approvalId, waitSeconds, ...rest } = args || {};
+  show(await request("tools/call", {
+    name: "send_sms",
+    arguments: { ...rest, approvalId: approval.approval_id, waitSeconds: 60 },
+  }));
+}
+async function open() {
+  const opened = await request("ui/open-link", { url: approval.approval_url }).catch(() => ({ isError: true }));
+  if (opened && opened.isError) state("Open the approval page above in your browser, then press Check again.");
+  await send();
 }
 function show(result) {
   const s = result && result.structuredContent;
+  $("open").disabled = $("check").disabled = false;
   if (result && result.isError) {
-    state(((result.content || [])[0] || {}).text || "The send failed.");
+    $("buttons").hidden = true;
+    state(visibleLine(((result.content || [])[0] || {}).text || "The send failed."));
   } else if (s && s.status === "approval_required") {
-    loadApproval(s.approval_url).catch((e) => state("Error: " + e.message));
+    approval = s;
+    quote(s);
+    $("url").textContent = s.approval_url;
+    $("link").hidden = $("buttons").hidden = false;
+    state("Not sent: a person must approve it on the approval page first.");
   } else if (s && s.dry_run) {
-    $("parts").textContent = s.parts + " (" + s.encoding + ")";
-    $("cost").textContent = s.estimated_cost_eur ? "about €" + s.estimated_cost_eur : "unknown";
+    quote(s);
     state("A quote: nothing is sent yet.");
   } else if (s && (s.status === "sent" || s.status === "scheduled")) {
     $("buttons").hidden = true;
-    $("parts").textContent = s.parts + " (" + s.encoding + ")";
+    quote({ ...s, estimated_cost_eur: null });
     state((s.status === "sent" ? "Sent" : "Scheduled") + ", message id " + s.message_id + (s.simulated ? " (simulated)" : ""));
   } else if (s && s.status === "not_sent") {
     $("buttons").hidden = true;
@@ -171,8 +181,8 @@ window.addEventListener("message", (event) => {
     post({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "Method not found" } });
   }
 });
-$("approve").addEventListener("click", () => decide("approve").catch((e) => state("Error: " + e.message)));
-$("decline").addEventListener("click", () => decide("decline").catch((e) => state("Error: " + e.message)));
+$("open").addEventListener("click", () => open().catch((e) => state("Error: " + e.message)));
+$("check").addEventListener("click", () => send().catch((e) => state("Error: " + e.message)));
 (async () => {
   await request("ui/initialize", {
     appInfo: { name: "vertexsms-send-review", version: "1" },

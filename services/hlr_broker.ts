@@ -4,13 +4,15 @@
  *
  * A waiting call reserves a one-time, unguessable id in the shared
  * mailboxes (`state/mailbox.ts`); the callback route delivers the result to
- * it once. While it crosses instances the result is sealed (AES-GCM, bound to
- * its id), so an IMSI never sits in clear in shared state. Waiting lookups
+ * it once. The mailbox is named by a keyed hash of the id, never the id (a
+ * reader of the state learns no callback URL), and while it crosses instances
+ * the result is sealed (AES-GCM, bound to its id), so an IMSI never sits in
+ * clear in shared state. Waiting lookups
  * are bounded on each instance, and per caller, so one token cannot take
  * every slot.
  */
 import { ServiceError } from "../core/errors.ts";
-import { randomId } from "../core/keys.ts";
+import { base64url, hmac, randomId } from "../core/keys.ts";
 import { seal, unseal } from "../core/seal.ts";
 import type { Mailboxes } from "../state/mod.ts";
 import type { HlrResult } from "../vertex/mod.ts";
@@ -35,6 +37,8 @@ export interface HlrBrokerOptions {
   mailboxes: Mailboxes;
   /** The AES-GCM key sealing results in hand-over. */
   sealKey: () => Promise<CryptoKey>;
+  /** The HMAC key naming a callback id's mailbox. */
+  nameKey: () => Promise<CryptoKey>;
   /** Waiting lookups held at most on this instance (default 1000). */
   maxWaiting?: number;
   /** Of those, held at most for one caller (default 100). */
@@ -49,6 +53,7 @@ const RESERVATION_MS = 60_000;
 export class HlrBroker implements HlrHandover {
   readonly #mailboxes: Mailboxes;
   readonly #sealKey: () => Promise<CryptoKey>;
+  readonly #nameKey: () => Promise<CryptoKey>;
   readonly #max: number;
   readonly #maxPerCaller: number;
   readonly #callers = new Map<string, number>();
@@ -57,6 +62,7 @@ export class HlrBroker implements HlrHandover {
   constructor(options: HlrBrokerOptions) {
     this.#mailboxes = options.mailboxes;
     this.#sealKey = options.sealKey;
+    this.#nameKey = options.nameKey;
     this.#max = options.maxWaiting ?? 1000;
     this.#maxPerCaller = options.maxPerCaller ?? 100;
   }
@@ -82,6 +88,7 @@ export class HlrBroker implements HlrHandover {
     this.#waiting++;
     this.#callers.set(caller, mine + 1);
     const id = randomId();
+    const box = await this.#boxOf(id);
     let closed = false;
     const close = async () => {
       if (closed) return;
@@ -92,10 +99,10 @@ export class HlrBroker implements HlrHandover {
       else this.#callers.delete(caller);
       // Best effort: the reservation and any value left expire by themselves, and a failed
       // release must not replace the lookup's own outcome.
-      await this.#mailboxes.release(BOX, id).catch(() => {});
+      await this.#mailboxes.release(BOX, box).catch(() => {});
     };
     try {
-      await this.#mailboxes.reserve(BOX, id, RESERVATION_MS);
+      await this.#mailboxes.reserve(BOX, box, RESERVATION_MS);
     } catch (error) {
       await close().catch(() => {});
       throw error;
@@ -104,9 +111,9 @@ export class HlrBroker implements HlrHandover {
       id,
       close,
       wait: async (timeoutMs, signal) => {
-        let box: string | null;
+        let sealed: string | null;
         try {
-          box = await this.#mailboxes.receive(BOX, id, timeoutMs, signal);
+          sealed = await this.#mailboxes.receive(BOX, box, timeoutMs, signal);
         } catch (error) {
           // The lookup was sent before anyone waits: a failure now is no refusal.
           throw new ServiceError(
@@ -117,9 +124,9 @@ export class HlrBroker implements HlrHandover {
             { cause: error },
           );
         }
-        if (box === null) return null;
+        if (sealed === null) return null;
         const delivered: { result?: HlrResult } = JSON.parse(
-          await unseal(await this.#sealKey(), id, box),
+          await unseal(await this.#sealKey(), id, sealed),
         );
         if (!delivered.result) {
           throw new ServiceError(
@@ -138,8 +145,8 @@ export class HlrBroker implements HlrHandover {
    * (it is then consumed); `false` for unknown, expired or replayed ids.
    */
   async deliver(id: string, result: HlrResult): Promise<boolean> {
-    const box = await seal(await this.#sealKey(), id, JSON.stringify({ result }));
-    return await this.#mailboxes.deliver(BOX, id, box);
+    const sealed = await seal(await this.#sealKey(), id, JSON.stringify({ result }));
+    return await this.#mailboxes.deliver(BOX, await this.#boxOf(id), sealed);
   }
 
   /**
@@ -147,7 +154,12 @@ export class HlrBroker implements HlrHandover {
    * result, too large): the waiting lookup fails, and the id is dead.
    */
   async spoil(id: string): Promise<boolean> {
-    const box = await seal(await this.#sealKey(), id, JSON.stringify({ spoiled: true }));
-    return await this.#mailboxes.deliver(BOX, id, box);
+    const sealed = await seal(await this.#sealKey(), id, JSON.stringify({ spoiled: true }));
+    return await this.#mailboxes.deliver(BOX, await this.#boxOf(id), sealed);
+  }
+
+  /** The mailbox of a callback id: its keyed hash. */
+  async #boxOf(id: string): Promise<string> {
+    return base64url(await hmac(await this.#nameKey(), `hlr-callback:${id}`));
   }
 }

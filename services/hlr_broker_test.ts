@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { hmacKey } from "../core/keys.ts";
 import { aesKey } from "../core/seal.ts";
 import { KvMailboxes, type Mailboxes, MemoryMailboxes } from "../state/mod.ts";
 import type { HlrResult } from "../vertex/mod.ts";
@@ -19,8 +20,14 @@ const RESULT: HlrResult = {
 
 const never = new AbortController().signal;
 const key = await aesKey(crypto.getRandomValues(new Uint8Array(32)));
+const nameKey = await hmacKey(crypto.getRandomValues(new Uint8Array(32)));
 const broker = (mailboxes: Mailboxes, more: { maxWaiting?: number; maxPerCaller?: number } = {}) =>
-  new HlrBroker({ mailboxes, sealKey: () => Promise.resolve(key), ...more });
+  new HlrBroker({
+    mailboxes,
+    sealKey: () => Promise.resolve(key),
+    nameKey: () => Promise.resolve(nameKey),
+    ...more,
+  });
 
 Deno.test("in process: a delivered result reaches the waiting call once", async () => {
   const b = broker(new MemoryMailboxes());
@@ -58,7 +65,7 @@ Deno.test("waiting lookups are bounded on the instance and per caller", async ()
   await (await b.open("greedy")).close();
 });
 
-Deno.test("across instances sharing one KV store: delivered once, sealed while it crosses", async () => {
+Deno.test("across instances sharing one KV store: delivered once, sealed while it crosses, never under its id", async () => {
   const path = await Deno.makeTempFile({ suffix: ".sqlite" });
   const kvA = await Deno.openKv(path);
   const kvB = await Deno.openKv(path);
@@ -67,10 +74,14 @@ Deno.test("across instances sharing one KV store: delivered once, sealed while i
     const b = broker(new KvMailboxes(kvB, { pollMs: 50 }));
     const wait = await a.open("caller");
     assert.equal(await b.deliver(wait.id, RESULT), true, "instance B accepts A's id");
-    // Before A reads it, the result sits in KV: never in clear.
+    // Before A reads it, the result sits in KV: never in clear, never under the callback id.
+    let entries = 0;
     for await (const entry of kvB.list({ prefix: ["mailbox", "hlr"] })) {
+      entries++;
       assert.ok(!JSON.stringify(entry.value).includes(RESULT.imsi!), "the IMSI is sealed");
+      assert.ok(!JSON.stringify(entry).includes(wait.id), "the id is kept as a keyed hash");
     }
+    assert.ok(entries > 0, "the hand-over went through KV");
     assert.deepEqual(await wait.wait(3000, never), RESULT);
     assert.equal(await b.deliver(wait.id, RESULT), false, "and only once");
     assert.equal(await a.deliver(wait.id, RESULT), false);

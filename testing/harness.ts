@@ -334,12 +334,21 @@ export function rpc(
   });
 }
 
+/** What a raw 2026-07-28 call may add to the v2 client's defaults. */
+export interface ModernCallOptions {
+  /** `clientCapabilities` of the envelope (default none). */
+  capabilities?: Record<string, unknown>;
+  /** More `params` (`requestState`, `inputResponses`). */
+  params?: Record<string, unknown>;
+}
+
 /** A 2026-07-28 `tools/call` as the v2 client sends it (headers and `_meta`). */
 export function modernCall(
   mcpUrl: string,
   name: string,
   args: unknown,
   headers: Record<string, string> = {},
+  options: ModernCallOptions = {},
 ): Promise<Response> {
   return rpc(mcpUrl, {
     jsonrpc: "2.0",
@@ -351,8 +360,9 @@ export function modernCall(
       _meta: {
         "io.modelcontextprotocol/protocolVersion": MODERN,
         "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1.0.0" },
-        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientCapabilities": options.capabilities ?? {},
       },
+      ...options.params,
     },
   }, {
     "MCP-Protocol-Version": MODERN,
@@ -360,6 +370,31 @@ export function modernCall(
     "Mcp-Name": name,
     ...headers,
   });
+}
+
+/** A 2025-era `tools/call` over raw HTTP (no session, no protocol header). */
+export function legacyCall(
+  mcpUrl: string,
+  name: string,
+  args: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return rpc(mcpUrl, {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: { name, arguments: args },
+  }, headers);
+}
+
+/** The JSON-RPC `result` of a 200 answer (fails on any other status). */
+export async function resultOf(res: Response | Promise<Response>) {
+  const answer = await res;
+  if (answer.status !== 200) {
+    throw new Error(`HTTP ${answer.status}: ${(await answer.text()).slice(0, 300)}`);
+  }
+  // deno-lint-ignore no-explicit-any
+  return (await answer.json()).result as any;
 }
 
 /** A tool result as it travels, of either SDK. */

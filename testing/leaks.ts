@@ -7,7 +7,13 @@
 import type { FakeVertex } from "./fake/mod.ts";
 
 /** What kind of value a secret is (it decides how it is searched for). */
-export type SecretKind = "token" | "sms text" | "phone number" | "pin" | "callback id";
+export type SecretKind =
+  | "token"
+  | "sms text"
+  | "phone number"
+  | "pin"
+  | "callback id"
+  | "approval id";
 
 /** A value that must never appear in a log line. */
 export interface Secret {

@@ -65,3 +65,41 @@ export function startHeaderProxy(headers: Record<string, string>, target = ""): 
   };
   return proxy;
 }
+
+/** A running {@link startAnswerRouter}. */
+export interface AnswerRouter {
+  /** `http://127.0.0.1:<port>/mcp` */
+  url: string;
+  /** The answers it sent to B. */
+  answers: string[];
+  shutdown(): Promise<void>;
+}
+
+/**
+ * A proxy in front of instance A that sends every POST whose body is a
+ * JSON-RPC response (a client's answer) to instance B instead.
+ */
+export function startAnswerRouter(a: string, b: string): AnswerRouter {
+  const answers: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const body = req.method === "POST" ? await req.text() : undefined;
+    let isAnswer = false;
+    try {
+      const m = body ? JSON.parse(body) : undefined;
+      isAnswer = m && typeof m === "object" && m.method === undefined &&
+        ("result" in m || "error" in m);
+    } catch {
+      // not JSON: forward as it is
+    }
+    if (isAnswer) answers.push(body!);
+    const target = new URL(new URL(req.url).pathname, isAnswer ? b : a);
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    return await fetch(target, { method: req.method, headers, body });
+  });
+  return {
+    url: `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/mcp`,
+    answers,
+    shutdown: () => server.shutdown(),
+  };
+}

@@ -4,6 +4,7 @@ import { ServiceError } from "../core/errors.ts";
 import type { ToolContext } from "./context.ts";
 import { defineTool } from "./define.ts";
 import { e164, idempotencyKey, upstreamDigits } from "./schemas.ts";
+import { refuseInTestMode } from "./test_mode.ts";
 
 const Input = z.strictObject({
   msisdn: e164,
@@ -51,13 +52,15 @@ export const lookupHlr = defineTool({
     idempotentHint: true,
     openWorldHint: true,
   },
-  handler: ({ msisdn, waitSeconds, idempotencyKey }, ctx) =>
-    ctx.services.money.once(ctx, {
+  handler: async ({ msisdn, waitSeconds, idempotencyKey }, ctx) => {
+    refuseInTestMode(ctx, "lookup_hlr", "run a real HLR lookup, billed per query");
+    return await ctx.services.money.once(ctx, {
       tool: "lookup_hlr",
       args: { msisdn, waitSeconds },
       idempotencyKey,
       run: () => lookup(msisdn, waitSeconds, ctx),
-    }),
+    });
+  },
 });
 
 /** Start the lookup and wait for its callback. */

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { defineTool } from "./define.ts";
 import { e164, idempotencyKey, upstreamDigits } from "./schemas.ts";
+import { refuseInTestMode } from "./test_mode.ts";
 
 const WRITE_ANNOTATIONS = {
   readOnlyHint: false,
@@ -88,6 +89,7 @@ export const registerMsisdnSender = defineTool({
   output: MsisdnOutput,
   annotations: WRITE_ANNOTATIONS,
   handler: async ({ msisdn }, ctx) => {
+    refuseInTestMode(ctx, "register_msisdn_sender", "have VertexSMS text a real PIN to the number");
     const senderId = await ctx.services.money.pinText(
       ctx,
       msisdn,

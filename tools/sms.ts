@@ -1,5 +1,6 @@
 /** Scope `sms:send`: sending SMS (billable). */
 import { z } from "zod";
+import { quoteLine } from "../core/confine.ts";
 import { ServiceError } from "../core/errors.ts";
 import type { SmsQuote } from "../money/mod.ts";
 import { defineTool } from "./define.ts";
@@ -146,7 +147,11 @@ const NOT_SENT_NOTES = {
     "The approval expired before it was used. Nothing was sent; ask the user whether to try again.",
 } as const;
 
-/** The confirmation question: recipient, sender, text preview, parts and cost. */
+/**
+ * The confirmation question: recipient, sender, the whole text (on one line,
+ * every line break, control and bidirectional character escaped, so the text
+ * cannot forge a line of its own), parts and cost.
+ */
 function question(
   input: { to: string; from: string; message: string; scheduled?: string },
   parts: number,
@@ -154,7 +159,6 @@ function question(
   quote: SmsQuote | null,
   testMode: boolean,
 ): string {
-  const preview = input.message.length > 160 ? `${input.message.slice(0, 157)}...` : input.message;
   const cost = quote?.costEur
     ? `about €${quote.costEur} (up to €${quote.rateEur} per part)`
     : "unknown (no price for this destination)";
@@ -162,7 +166,7 @@ function question(
     "Send this SMS? It costs money and cannot be recalled.",
     `To: ${input.to}${quote?.country ? ` (${quote.country})` : ""}`,
     `From: ${input.from}`,
-    `Text: ${JSON.stringify(preview)}`,
+    `Text: ${quoteLine(input.message)}`,
     `Parts: ${parts} (${encoding})${input.scheduled ? `, scheduled for ${input.scheduled}` : ""}`,
     `Estimated cost: ${cost}`,
     ...(testMode ? ["TEST MODE: VertexSMS only simulates this send; no real SMS is sent."] : []),

@@ -143,10 +143,10 @@ export class Dispatch {
           if (event.cause !== undefined) exchange.record.upstreamError = event.cause;
           if (event.status === null) return;
           exchange.record.upstreamStatus = event.status;
+          const before = exchange.tokenVerdict;
           if (event.status === 401) exchange.tokenVerdict = "rejected";
-          else if (event.status < 500 && exchange.tokenVerdict === undefined) {
-            exchange.tokenVerdict = "accepted";
-          }
+          else if (event.status < 500 && before === undefined) exchange.tokenVerdict = "accepted";
+          if (exchange.tokenVerdict !== before) exchange.onTokenVerdict?.(exchange.tokenVerdict!);
         },
       }),
       principal: exchange.principal,

@@ -26,6 +26,8 @@ export interface Exchange {
   httpFailure?: { error: ServiceError; scope: Scope };
   /** What VertexSMS said of the token: it answered a call (accepted) or 401 (rejected). */
   tokenVerdict?: "accepted" | "rejected";
+  /** Told each change of `tokenVerdict` as it happens (the per-address admission gives back its place). */
+  onTokenVerdict?: (verdict: "accepted" | "rejected") => void;
   /** The tool calls of this request, in order (a JSON-RPC batch runs one at a time). */
   queue?: Promise<unknown>;
   /**

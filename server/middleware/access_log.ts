@@ -3,32 +3,21 @@ import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { Logger } from "../../core/log.ts";
 import { annotateRequestSpan } from "../../core/telemetry.ts";
+import { capabilityOf, loggablePath, rawPathOf } from "../capabilities.ts";
 import type { AppEnv } from "./types.ts";
 
 /**
- * The path to log: a route with parameters is logged as its pattern
- * (`/callbacks/hlr/:id`), because a parameter can be a credential (the HLR
- * callback's one-time id); a delivery-report path as its route whatever it
- * matched (another method, another spelling, nothing: its capability lives
- * for days); other paths as they came, truncated.
+ * The path to log: a capability route's name (`/callbacks/hlr/:id`) for any
+ * path under it, however spelled and whether or not it matched a route (see
+ * `capabilities.ts`); another route with parameters as its pattern; any
+ * other path as it came, truncated, with capability-long runs cut.
  */
 export function loggedPath(c: Context<AppEnv>): string {
+  const path = rawPathOf(c.req.url);
+  const capability = capabilityOf(path);
+  if (capability) return capability.route;
   const pattern = routePath(c, -1);
-  if (pattern.includes(":")) return pattern;
-  return reportPath(c.req.path) ? "/callbacks/dlr/:capability" : c.req.path.slice(0, 200);
-}
-
-/** Whether a path, however spelled (case, slashes, percent-encoding), is a delivery-report URL. */
-function reportPath(path: string): boolean {
-  let decoded = path;
-  for (let i = 0; i < 3 && decoded.includes("%"); i++) {
-    try {
-      decoded = decodeURIComponent(decoded);
-    } catch {
-      break; // not valid percent-encoding: judged as it is
-    }
-  }
-  return /callbacks\/+dlr/i.test(decoded);
+  return pattern.includes(":") ? pattern : loggablePath(path);
 }
 
 /**

@@ -9,11 +9,11 @@
  * without a token with the 401 `AUTH_REQUIRED` envelope, narrowing the
  * challenge's `scope` to the tool the request names.
  *
- * The token is never checked here: VertexSMS is the gatekeeper. But tokens
- * VertexSMS rejected (401) are counted per address in a window of the same
- * size, so made-up tokens cannot reach VertexSMS faster than the limit; once
- * an address is over it, only tokens VertexSMS accepted recently
- * ({@link VouchedTokens}, by keyed hash) still pass from there.
+ * The token is never checked here: VertexSMS is the gatekeeper. But a
+ * request with a token VertexSMS has not accepted recently is admitted per
+ * address before it goes on (`admission.ts`), so made-up tokens cannot reach
+ * VertexSMS faster than the limit, however many arrive at once; once an
+ * address is over it, only tokens VertexSMS accepted recently still pass.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { type AuthLinks, ServiceError } from "../../core/errors.ts";
@@ -22,6 +22,7 @@ import type { Principal } from "../../money/mod.ts";
 import { bearerChallenge } from "../challenge.ts";
 import { clientIp } from "./client_ip.ts";
 import { errorResponse } from "./error_response.ts";
+import { TokenAdmission, type VouchedTokens } from "./admission.ts";
 import type { FixedWindowLimiter } from "./rate_limit.ts";
 import { rpcError } from "./rpc_body.ts";
 import type { AppEnv } from "./types.ts";
@@ -52,37 +53,6 @@ export interface ChallengeOptions {
   target: (c: Context<AppEnv>) => ChallengeTarget;
 }
 
-/** Tokens VertexSMS accepted recently, by keyed hash (bounded, oldest first out). */
-export class VouchedTokens {
-  readonly #seen = new Map<string, number>();
-
-  constructor(
-    readonly maxEntries = 10_000,
-    readonly ttlMs = 15 * 60_000,
-    readonly now: () => number = Date.now,
-  ) {}
-
-  /** Whether VertexSMS accepted this token within the TTL. */
-  has(principal: string): boolean {
-    const at = this.#seen.get(principal);
-    return at !== undefined && this.now() - at < this.ttlMs;
-  }
-
-  /** Remember that VertexSMS accepted this token now. */
-  add(principal: string): void {
-    this.#seen.delete(principal);
-    while (this.#seen.size >= this.maxEntries) {
-      this.#seen.delete(this.#seen.keys().next().value as string);
-    }
-    this.#seen.set(principal, this.now());
-  }
-
-  /** Tokens held. */
-  get size(): number {
-    return this.#seen.size;
-  }
-}
-
 /** What {@link bearerToken} needs. */
 export interface BearerOptions {
   /** Requests without a token, per client address. */
@@ -99,12 +69,14 @@ export interface BearerOptions {
 }
 
 /**
- * Set `c.get("token")` (and its keyed hash, on demand); rate-limit requests
- * without a valid token (429 `RATE_LIMITED`); after the request, count a
- * token VertexSMS rejected against its address, and vouch for one it accepted.
+ * Set `c.get("token")` (and its keyed hash); rate-limit requests without a
+ * valid token (429 `RATE_LIMITED`); admit those with a token VertexSMS has not
+ * accepted recently (429 over the limit), and tell the admission VertexSMS's
+ * verdict as soon as the MCP route hears it (`c.get("onTokenVerdict")`).
  */
 export function bearerToken(options: BearerOptions): MiddlewareHandler<AppEnv> {
-  const { limiter, rejected, trustProxy, links, vouched } = options;
+  const { limiter, trustProxy, links } = options;
+  const admission = new TokenAdmission(options.rejected, options.vouched);
   const refuse = (c: Context<AppEnv>, seconds: number, why: string) =>
     errorResponse(
       c,
@@ -130,13 +102,18 @@ export function bearerToken(options: BearerOptions): MiddlewareHandler<AppEnv> {
     const previous = options.previousPrincipal;
     if (previous) principal.previous = memo(() => previous(token));
     c.set("principal", principal);
-    const verdict = rejected.peek(ip);
-    if (!verdict.ok && !vouched.has(await principal())) {
-      return refuse(c, verdict.retryAfterSeconds, "with tokens VertexSMS rejected");
+    const admitted = await admission.admit(ip, await principal());
+    if (!("judged" in admitted)) {
+      return refuse(c, admitted.retryAfterSeconds, "with tokens VertexSMS rejected");
     }
-    await next();
-    if (c.get("tokenVerdict") === "rejected") rejected.hit(ip);
-    else if (c.get("tokenVerdict") === "accepted") vouched.add(await principal());
+    c.set("onTokenVerdict", admitted.judged);
+    try {
+      await next();
+    } finally {
+      const verdict = c.get("tokenVerdict");
+      if (verdict) admitted.judged(verdict);
+      admitted.ended();
+    }
   };
 }
 

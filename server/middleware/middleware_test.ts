@@ -5,13 +5,8 @@ import { requestId } from "hono/request-id";
 import { Logger } from "../../core/log.ts";
 import { accessLog } from "./access_log.ts";
 import { createPrincipalHasher } from "../../core/keys.ts";
-import {
-  type BearerOptions,
-  bearerToken,
-  parseBearer,
-  requireToken,
-  VouchedTokens,
-} from "./auth.ts";
+import { VouchedTokens } from "./admission.ts";
+import { type BearerOptions, bearerToken, parseBearer, requireToken } from "./auth.ts";
 import { batchPolicy } from "./batch.ts";
 import { clientIp } from "./client_ip.ts";
 import { originCheck } from "./origin.ts";

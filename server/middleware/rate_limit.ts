@@ -38,6 +38,31 @@ export class FixedWindowLimiter {
     };
   }
 
+  /**
+   * Count one request for `key` now, before knowing whether it should count;
+   * `giveBack` un-counts it (once, and only within the same window) when it
+   * turns out not to. A refused request is not counted. Concurrent requests
+   * each take their place before any of them finishes, so no more than
+   * `limit` pass in a window however many arrive at once.
+   */
+  take(key: string): { ok: true; giveBack: () => void } | { ok: false; retryAfterSeconds: number } {
+    const verdict = this.hit(key);
+    const window = this.#windows.get(key)!;
+    if (!verdict.ok) {
+      window.count--;
+      return verdict;
+    }
+    let given = false;
+    return {
+      ok: true,
+      giveBack: () => {
+        if (given || this.#windows.get(key) !== window) return;
+        given = true;
+        window.count--;
+      },
+    };
+  }
+
   /** The verdict a request for `key` would get now, without counting it. */
   peek(key: string): LimitVerdict {
     const now = this.now();

@@ -30,6 +30,8 @@ export interface AppVariables {
   session?: Session;
   /** What VertexSMS said of the token during the request (set by the MCP route). */
   tokenVerdict?: "accepted" | "rejected";
+  /** Told VertexSMS's verdict on the token as soon as the MCP route hears it (set by the auth step). */
+  onTokenVerdict?: (verdict: "accepted" | "rejected") => void;
   /** The parsed body of a POST to `/mcp`. */
   rpc: RpcBody;
   /** The tools the requested MCP URL (and its `X-MCP-Tools` header) serves. */
