@@ -30,6 +30,7 @@ import {
 } from "../testing/process.ts";
 import { load, type LoadResult } from "./load.ts";
 import {
+  batchScenario,
   type Era,
   type McpScenario,
   rpcCheck,
@@ -37,6 +38,7 @@ import {
   scenarios,
   statusScenario,
 } from "./scenarios.ts";
+import { TOOLS } from "../tools/mod.ts";
 
 const args = Deno.args;
 const arg = (name: string, fallback: number) => {
@@ -198,7 +200,13 @@ for (const c of CONCURRENCY) {
     fake,
   );
 }
-const NAMES = { rates: "get_sms_rates cached", send: "send_sms", list: "tools/list" } as const;
+const BATCH_SIZE = 100;
+const NAMES = {
+  rates: "get_sms_rates cached",
+  send: "send_sms",
+  list: "tools/list",
+  batch: `send_sms_batch of ${BATCH_SIZE}`,
+} as const;
 /** How many messages each `get_sms_status` call asks about. */
 const STATUS_IDS = 10;
 
@@ -235,6 +243,12 @@ for (const era of ["2025", "2026"] as const) {
     await measure(`get_sms_status (${STATUS_IDS} ids)`, era, status, c, sender);
   }
 }
+// One batch at a time: 100 POST /sms each, at most 5 in flight (after the other rows: each batch
+// leaves 100 delivery reports coming back to the sender).
+for (const era of ["2025", "2026"] as const) {
+  const batch = batchScenario(`${base(ports.sender)}/mcp`, TOKEN, era, BATCH_SIZE);
+  await measure(NAMES.batch, era, batch, 1, sender);
+}
 const afterAll = peakRssMiB(cached.pid);
 await Promise.all([uncached.stop(), cached.stop(), sender.stop()]);
 
@@ -254,8 +268,9 @@ console.log(
   } req/s); ${afterAll.toFixed(0)} MiB for the server that ran the cached reads above`,
 );
 
-// Tool count: the same server with 10 and with 40 tools.
+// Tool count: the same server with its own tools and with 30 more.
 const scaling: Record<string, number> = {};
+const OWN = TOOLS.length;
 for (const extra of [0, 30]) {
   const port = freePort();
   const child = await serve(
@@ -264,8 +279,8 @@ for (const extra of [0, 30]) {
     serverEnv(port, ports.fake),
   );
   const rates = forEra(port, "2025").find((s) => s.what === "rates")!;
-  const row = await measure(`rates with ${10 + extra} tools`, "2025", rates, 50, child);
-  scaling[String(10 + extra)] = row.rps;
+  const row = await measure(`rates with ${OWN + extra} tools`, "2025", rates, 50, child);
+  scaling[String(OWN + extra)] = row.rps;
   await child.stop();
 }
 
@@ -384,6 +399,14 @@ for (const era of ["2025", "2026"] as const) {
     pass: cached50(era).p99 <= 25,
   });
 }
+for (const era of ["2025", "2026"] as const) {
+  const batch = find(NAMES.batch, era, 1)!;
+  targets.push({
+    name: `${era}: ${NAMES.batch} recipients against the fake ≤ 2 s (p99, c1)`,
+    value: `p50 ${batch.p50.toFixed(0)} ms, p99 ${batch.p99.toFixed(0)} ms`,
+    pass: batch.p99 <= 2000,
+  });
+}
 const rssMax = Math.max(...rss.map((r) => r.mib));
 targets.push({
   name: "peak RSS ≤ 128 MiB at c50, flat over 3 runs",
@@ -404,9 +427,9 @@ for (const era of ["2025", "2026"] as const) {
     pass: d50 <= 0.3,
   });
 }
-const scale = scaling["40"]! / scaling["10"]!;
+const scale = scaling[String(OWN + 30)]! / scaling[String(OWN)]!;
 targets.push({
-  name: "tools/call with 40 vs 10 tools within 10 %",
+  name: `tools/call with ${OWN + 30} vs ${OWN} tools within 10 %`,
   value: `${(scale * 100).toFixed(1)} %`,
   pass: Math.abs(1 - scale) <= 0.1,
 });

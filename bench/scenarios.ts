@@ -181,3 +181,25 @@ export function scenarios(
     },
   ]);
 }
+
+/** `n` different Lithuanian mobile numbers. */
+function recipients(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `+370695${String(i).padStart(5, "0")}`);
+}
+
+/**
+ * `send_sms_batch` to `n` recipients in `era` (no key, so every request sends
+ * them all): each answer must say all `n` were sent.
+ */
+export function batchScenario(mcpUrl: string, token: string, era: Era, n: number): Scenario {
+  const args = { to: recipients(n), from: "Bench", message: "Benchmark batch message" };
+  return {
+    url: mcpUrl,
+    headers: eraHeaders(era, token, "tools/call", "send_sms_batch"),
+    body: rpcBody(era, "tools/call", { name: "send_sms_batch", arguments: args }),
+    check: rpcCheck((r) => {
+      const out = (r as Structured).structuredContent;
+      return out?.status === "sent" && out.sent === n;
+    }),
+  };
+}

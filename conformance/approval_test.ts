@@ -371,3 +371,113 @@ Deno.test("2026: the resource lists carry cache hints", async () => {
     await h.close();
   }
 });
+
+for (const { era, connect } of CLIENTS) {
+  Deno.test(`${era}: one approval link for a whole batch: the page shows who, where, what and how much; approved, it sends N`, async () => {
+    const h = startHarness({ env: REQUIRE });
+    const c = await connect(h.mcpUrl, TOKEN);
+    const to = ["+37069500001", "+37069500002", "+4915112345678"];
+    const args = { to, from: SMS.from, message: SMS.message };
+    const call = (extra: Record<string, unknown> = {}) =>
+      c.client.callTool({ name: "send_sms_batch", arguments: { ...args, ...extra } });
+    try {
+      const asked = (await call()).structuredContent;
+      assert.equal(asked.status, "approval_required");
+      assert.deepEqual(
+        [asked.count, asked.parts_per_message, asked.estimated_cost_eur],
+        [3, 1, "0.2894"],
+      );
+      assert.equal(sends(h), 0);
+
+      const page = await openPage(asked.approval_url);
+      assert.equal(page.status, 200);
+      for (
+        const shown of [
+          "Approve this SMS batch?",
+          "this SMS to 3 recipients",
+          "<dt>Recipients</dt><dd>3</dd>",
+          "LT: 2 (about €0.10), DE: 1 (about €0.1894)",
+          ...to,
+          "Your code is &#60;4821&#62; &#38; more",
+          "1 per message (GSM-7), 3 in all",
+          "about €0.2894 in all",
+        ]
+      ) {
+        assert.ok(page.html.includes(shown), `the page shows ${shown}`);
+      }
+      // What the review card shows beside the result: the countries too.
+      assert.deepEqual(asked.countries, [
+        { country: "LT", recipients: 2, rate_eur: "0.050", cost_eur: "0.10" },
+        { country: "DE", recipients: 1, rate_eur: "0.1894", cost_eur: "0.1894" },
+      ]);
+
+      assert.equal(
+        await decide(asked.approval_url, { action: "approve", form_token: page.token! }),
+        303,
+      );
+      // The approval covers exactly this batch: not a subset, not another order.
+      for (const other of [to.slice(1), to.toReversed()]) {
+        const refused = await c.client.callTool({
+          name: "send_sms_batch",
+          arguments: { ...args, to: other, approvalId: asked.approval_id },
+        });
+        assert.equal(envelopeOf(refused).code, "INVALID_INPUT");
+      }
+      assert.equal(sends(h), 0);
+      const sent = (await call({ approvalId: asked.approval_id })).structuredContent;
+      assert.equal(sent.sent, 3);
+      assert.equal(sends(h), 3, "one approval, one SMS per recipient");
+      const repeat = (await call({ approvalId: asked.approval_id })).structuredContent;
+      assert.deepEqual(repeat, sent, "a repeat with the approval replays");
+      assert.match((await openPage(asked.approval_url)).html, /Approved and sent/);
+      assert.equal(sends(h), 3);
+      console.log(
+        `figure approval batch ${era}: 1 approval for 3 recipients, 2 altered uses, 1 repeat → ` +
+          `${sends(h)} POST /sms`,
+      );
+    } finally {
+      await c.close();
+      await h.close();
+    }
+  });
+}
+
+Deno.test("MCP Apps: send_sms_batch points at the review card too", async () => {
+  const h = startHarness();
+  const c = await connectV1(h.mcpUrl, TOKEN);
+  try {
+    const { tools } = await c.client.listTools();
+    const batch = tools.find((t: { name: string }) => t.name === "send_sms_batch");
+    assert.equal(batch._meta?.ui?.resourceUri, "ui://vertexsms/send-sms-review.html");
+  } finally {
+    await c.close();
+    await h.close();
+  }
+});
+
+for (const { backend, test } of SHARED_BACKENDS) {
+  test(`${backend}: 2025 in-band: one question for a whole batch, answered on the other instance, sends once per recipient`, async () => {
+    const pair = await startPair(REQUIRE, undefined, backend);
+    const router = startAnswerRouter(pair.a.server.url, pair.b.server.url);
+    const asked: string[] = [];
+    const c = await connectV1(router.url, TOKEN, {
+      elicitation: ({ message }) => (asked.push(message), { action: "accept" }),
+    });
+    try {
+      const to = ["+37069500001", "+37069500002", "+37069500003", "+37069500004"];
+      const result = await c.client.callTool({
+        name: "send_sms_batch",
+        arguments: { to, from: SMS.from, message: SMS.message, idempotencyKey: "in-band-batch" },
+      });
+      assert.equal(result.structuredContent?.sent, 4, result.content?.[0]?.text);
+      assert.equal(asked.length, 1, "one question for 4 recipients");
+      assert.match(asked[0]!, /to 4 recipients[\s\S]*Text: "Your code is <4821> & more"/);
+      assert.equal(router.answers.length, 1, "the answer went to instance B");
+      assert.equal(sends(pair), 4);
+    } finally {
+      await c.close();
+      await router.shutdown();
+      await pair.close();
+    }
+  });
+}

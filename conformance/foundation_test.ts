@@ -86,7 +86,7 @@ for (const { era, connect } of CLIENTS) {
     const c = await connect(h.mcpUrl, DEMO_TOKENS.full);
     try {
       const { tools } = await c.client.listTools();
-      assert.equal(tools.length, TOOLS.length);
+      assert.deepEqual(tools.map((t: { name: string }) => t.name), TOOLS.map((t) => t.name));
       const rates = tools.find((t: { name: string }) => t.name === "get_sms_rates");
       assert.deepEqual(rates.annotations, {
         title: "Get SMS rates",

@@ -21,6 +21,7 @@ const SPEC_ANNOTATIONS: Record<string, [boolean, boolean, boolean, boolean]> = {
   get_mcc_mnc_list: [true, false, true, true],
   get_mobile_prefixes: [true, false, true, true],
   correct_phone_number: [true, false, true, true],
+  send_sms_batch: [false, true, false, true],
   get_sms_status: [true, false, true, false],
   get_sms_usage: [true, false, true, false],
 };
@@ -37,6 +38,7 @@ const SPEC_SCOPES: Record<string, string> = {
   get_mcc_mnc_list: "numbers:read",
   get_mobile_prefixes: "numbers:read",
   correct_phone_number: "numbers:read",
+  send_sms_batch: "sms:send",
   get_sms_status: "sms:send",
   get_sms_usage: "sms:send",
 };
@@ -78,6 +80,26 @@ const INVALID: { tool: string; args: Record<string, unknown>; field: string }[] 
     field: "(arguments)",
   },
   { tool: "send_sms", args: { to: "+37069912345", from: "Shop" }, field: "message" },
+  {
+    tool: "send_sms_batch",
+    args: { to: ["+37069912345", "+37069912345"], from: "Shop", message: "x" },
+    field: "to.1",
+  },
+  {
+    tool: "send_sms_batch",
+    args: { to: ["869912345"], from: "Shop", message: "x" },
+    field: "to.0",
+  },
+  {
+    tool: "send_sms_batch",
+    args: { to: ["+37069912345"], from: "Shop", message: "x", correctBy: "LT" },
+    field: "(arguments)",
+  },
+  {
+    tool: "send_sms_batch",
+    args: { to: ["+37069912345"], from: "Shop", message: "ąčę", coding: 0 },
+    field: "message",
+  },
   { tool: "get_sms_rates", args: { country: "LTU" }, field: "country" },
   { tool: "get_sms_rates", args: {}, field: "country" },
   {
@@ -152,7 +174,9 @@ for (const { era, connect } of CLIENTS) {
         assert.equal(t.outputSchema.type, "object");
         assert.match(
           t.description,
-          t.name === "send_sms" || t.name === "lookup_hlr" ? /BILLABLE/ : /Not billable/,
+          ["send_sms", "lookup_hlr", "send_sms_batch"].includes(t.name)
+            ? /BILLABLE/
+            : /Not billable/,
         );
       }
       for (const tool of TOOLS) assert.equal(tool.scope, SPEC_SCOPES[tool.name], tool.name);
@@ -179,7 +203,9 @@ for (const { era, connect } of CLIENTS) {
         for (const [key, value] of Object.entries(kase.expect)) {
           assert.deepEqual(structured[key], value, `${label}: ${key}`);
         }
-        const seen = h.fake.requests.filter((r) => !r.path.startsWith("/callbacks"));
+        const seen = h.fake.requests.filter((r) =>
+          !r.path.startsWith("/callbacks") && !(kase.prices && r.path.startsWith("/rates"))
+        );
         if (kase.upstream === null) {
           assert.equal(seen.length, 0, `${label}: no upstream request`);
           continue;

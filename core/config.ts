@@ -362,7 +362,8 @@ export const VARIABLES = {
     key: "smsSendsPerMinute",
     default: "20",
     expected: "an integer between 0 and 100000",
-    meaning: "`send_sms` calls per token per minute (0: no limit)",
+    meaning:
+      "SMS per token per minute: each `send_sms` call and each recipient of `send_sms_batch` (0: no limit)",
     parse: integer(0, 100_000),
   },
   SMS_RECIPIENTS_PER_HOUR: {
@@ -377,7 +378,7 @@ export const VARIABLES = {
     default: "",
     expected: "an amount in EUR such as 25 or 12.50",
     meaning:
-      "estimated `send_sms` spend per token per 24 hours (empty or 0: no cap; each send is priced from the rates, so tokens need `sms:rates`)",
+      "estimated SMS spend (`send_sms`, `send_sms_batch`) per token per 24 hours (empty or 0: no cap; each send is priced from the rates, so tokens need `sms:rates`)",
     parse: (raw) => (raw === "" ? 0 : eur(raw)),
   },
   SMS_CONFIRMATION: {

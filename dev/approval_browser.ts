@@ -11,7 +11,9 @@
  *    iframe speaking the extension's postMessage JSON-RPC, relaying the card's
  *    `tools/call` to the server and opening the pages it asks for with
  *    `ui/open-link`): Chromium clicks the card's "Open the approval page",
- *    approves on that page, and the card's waiting call sends, once.
+ *    approves on that page, and the card's waiting call sends, once;
+ * 3. the same card for a `send_sms_batch`: it shows the count, the countries
+ *    and every number, and one approval sends once per recipient.
  *
  * Screenshots of the page and the card go to `SCREENSHOT_DIR` (default: a
  * temp directory); the README shows them. Exits 0 on success, 1 on failure.
@@ -30,8 +32,8 @@ const SMS = {
   message: "Your table for two at 19:30 is confirmed. Reply STOP to opt out.",
 };
 
-/** A 2026-07-28 `tools/call` with the demo token. */
-async function callTool(mcpUrl: string, args: Record<string, unknown>) {
+/** A 2026-07-28 `tools/call` (of `send_sms` unless named) with the demo token. */
+async function callTool(mcpUrl: string, args: Record<string, unknown>, name = "send_sms") {
   const res = await fetch(mcpUrl, {
     method: "POST",
     headers: {
@@ -40,14 +42,14 @@ async function callTool(mcpUrl: string, args: Record<string, unknown>) {
       Authorization: `Bearer ${DEMO_TOKENS.full}`,
       "MCP-Protocol-Version": "2026-07-28",
       "Mcp-Method": "tools/call",
-      "Mcp-Name": "send_sms",
+      "Mcp-Name": name,
     },
     body: JSON.stringify({
       jsonrpc: "2.0",
       id: 1,
       method: "tools/call",
       params: {
-        name: "send_sms",
+        name,
         arguments: args,
         _meta: {
           "io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -92,7 +94,7 @@ window.addEventListener("message", async (event) => {
     frame.contentWindow.postMessage({ jsonrpc: "2.0", method: "ui/notifications/tool-input", params: { arguments: input } }, "*");
     frame.contentWindow.postMessage({ jsonrpc: "2.0", method: "ui/notifications/tool-result", params: result }, "*");
   } else if (m.method === "tools/call") {
-    const res = await fetch("/relay", { method: "POST", body: JSON.stringify(m.params.arguments) });
+    const res = await fetch("/relay", { method: "POST", body: JSON.stringify(m.params) });
     reply({ result: await res.json() });
   } else if (m.method === "ui/open-link") {
     await fetch("/open", { method: "POST", body: m.params.url });
@@ -164,23 +166,29 @@ async function run(shots: string): Promise<void> {
     const csp =
       `default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src ${allowed}`;
     const cardArgs = { ...SMS, message: "Approved from the review card." };
-    const result = await callTool(mcpUrl, cardArgs);
+    let shown = {
+      args: cardArgs as Record<string, unknown>,
+      result: await callTool(mcpUrl, cardArgs),
+    };
+    const result = shown.result;
     let opened: (url: string) => void = () => {};
-    const toOpen = new Promise<string>((resolve) => opened = resolve);
+    let toOpen = new Promise<string>((resolve) => opened = resolve);
     host = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
       const path = new URL(req.url).pathname;
       if (path === "/relay") {
-        return Response.json(await callTool(mcpUrl, await req.json()));
+        const { name, arguments: args } = await req.json();
+        return Response.json(await callTool(mcpUrl, args, name));
       }
       if (path === "/open") {
         opened(await req.text());
         return new Response(null, { status: 204 });
       }
-      return new Response(hostPage(card.text, csp, cardArgs, result), {
+      return new Response(hostPage(card.text, csp, shown.args, shown.result), {
         headers: { "Content-Type": "text/html; charset=utf-8" },
       });
     });
-    await page.goto(`http://127.0.0.1:${(host.addr as Deno.NetAddr).port}/`);
+    const hostUrl = `http://127.0.0.1:${(host.addr as Deno.NetAddr).port}/`;
+    await page.goto(hostUrl);
     const frame = page.frameLocator("#card");
     await frame.getByText("Not sent: a person must approve it on the approval page first.")
       .waitFor();
@@ -200,6 +208,29 @@ async function run(shots: string): Promise<void> {
     console.log(
       "review card: opened the approval page, approved there, sent once through the host",
     );
+
+    // 3. The card for a batch: one approval, one SMS per recipient.
+    const batchArgs = {
+      to: ["+37069500001", "+37069500002", "+4915112345678"],
+      from: SMS.from,
+      message: "The office is closed today.",
+    };
+    shown = { args: batchArgs, result: await callTool(mcpUrl, batchArgs, "send_sms_batch") };
+    toOpen = new Promise<string>((resolve) => opened = resolve);
+    await page.goto(hostUrl);
+    await frame.getByText("3 recipients (LT 2, DE 1)", { exact: false }).waitFor();
+    await frame.getByText("1 per message (GSM-7), 3 in all").waitFor();
+    await frame.getByText("about €0.2894 in all").waitFor();
+    await page.screenshot({ path: `${shots}/review-card-batch.png` });
+    await frame.getByRole("button", { name: "Open the approval page" }).click();
+    const batchPage = await browser.browser.newPage();
+    await batchPage.goto(await toOpen);
+    await batchPage.getByText("LT: 2 (about €0.10), DE: 1 (about €0.1894)").waitFor();
+    await batchPage.screenshot({ path: `${shots}/approval-page-batch.png`, fullPage: true });
+    await batchPage.getByRole("button", { name: "Approve and send" }).click();
+    await frame.getByText("Sent to 3 of 3 recipients.").waitFor();
+    assert.equal(fake.count("POST /sms"), 5);
+    console.log("review card: a batch approved on its one page, sent once per recipient");
   } finally {
     await browser?.close();
     await host?.shutdown();

@@ -1,8 +1,9 @@
 /**
- * The README's generated tables: tools, scopes, toolset URLs, errors,
- * configuration and both official conformance runners' scenarios, rendered
- * from the declarations and baselines (never kept by hand). `deno task readme`
- * rewrites them; `readme_test.ts` fails when the README disagrees.
+ * The documentation's generated tables: tools, scopes, errors and
+ * configuration in the README, toolset URLs in docs/clients.md, and both
+ * official conformance runners' scenarios in docs/conformance.md, rendered from
+ * the declarations and baselines (never kept by hand). `deno task readme`
+ * rewrites them; `readme_test.ts` fails when a page disagrees.
  */
 import { PLATFORM_VARIABLES, VARIABLES } from "../core/config.ts";
 import { CATALOG } from "../core/errors.ts";
@@ -106,14 +107,23 @@ export const BLOCKS: Record<string, () => string> = {
   "official-2026": official2026Table,
 };
 
-/** Replace each `<!-- generated:name -->…<!-- /generated:name -->` block. */
-export function render(readme: string): string {
-  let out = readme;
-  for (const [name, make] of Object.entries(BLOCKS)) {
+/** Which page (a path from the repository root) holds which generated blocks. */
+export const PAGES: Record<string, string[]> = {
+  "README.md": ["tools", "scopes", "errors", "config"],
+  "docs/clients.md": ["toolsets"],
+  "docs/conformance.md": ["official", "official-2026"],
+};
+
+/** Replace each named `<!-- generated:name -->…<!-- /generated:name -->` block of a page. */
+export function render(page: string, names: string[], where = "the page"): string {
+  let out = page;
+  for (const name of names) {
+    const make = BLOCKS[name];
+    if (!make) throw new Error(`no generated table is called ${name}`);
     const pattern = new RegExp(
       `(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`,
     );
-    if (!pattern.test(out)) throw new Error(`README has no generated:${name} block`);
+    if (!pattern.test(out)) throw new Error(`${where} has no generated:${name} block`);
     out = out.replace(pattern, (_all, open, close) => `${open}\n\n${make()}\n\n${close}`);
   }
   return out;
@@ -128,8 +138,8 @@ export function normalizeTables(text: string): string {
   ).join("\n");
 }
 
-/** The README's location. */
-export const README = new URL("../README.md", import.meta.url);
+/** The repository root. */
+export const ROOT = new URL("../", import.meta.url);
 
 /** `deno.json`'s location. */
 export const DENO_JSON = new URL("../deno.json", import.meta.url);
@@ -141,9 +151,14 @@ export function startTask(current: string): string {
 }
 
 if (import.meta.main) {
-  const before = await Deno.readTextFile(README);
-  const after = render(before);
-  await Deno.writeTextFile(README, after);
+  const changed: string[] = [];
+  for (const [path, names] of Object.entries(PAGES)) {
+    const file = new URL(path, ROOT);
+    const before = await Deno.readTextFile(file);
+    const after = render(before, names, path);
+    await Deno.writeTextFile(file, after);
+    if (normalizeTables(before) !== normalizeTables(after)) changed.push(path);
+  }
   const config = JSON.parse(await Deno.readTextFile(DENO_JSON));
   const start = startTask(config.tasks.start);
   if (start !== config.tasks.start) {
@@ -151,12 +166,13 @@ if (import.meta.main) {
     await Deno.writeTextFile(DENO_JSON, `${JSON.stringify(config, null, 2)}\n`);
     console.log("deno.json: the start task's --allow-env rewritten");
   }
+  const files = Object.keys(PAGES).map((path) => new URL(path, ROOT).pathname);
   await new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--quiet", README.pathname, DENO_JSON.pathname],
+    args: ["fmt", "--quiet", ...files, DENO_JSON.pathname],
   }).output();
   console.log(
-    normalizeTables(before) === normalizeTables(after)
-      ? "README tables already current"
-      : "README tables rewritten",
+    changed.length
+      ? `tables rewritten in ${changed.join(", ")}`
+      : "generated tables already current",
   );
 }

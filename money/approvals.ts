@@ -6,7 +6,8 @@
  * pending approval: a random 256-bit id, bound to the caller (the token's
  * keyed hash) and the exact arguments, expiring after 10 minutes, kept in
  * the shared store so any instance serves its page and honours it. What the
- * page shows (recipient, sender, the full text, cost) is sealed there. The
+ * page shows (recipient, or a batch's recipients and countries, sender, the
+ * full text, cost) is sealed there. The
  * page's form carries a value derived from the id under the server's secret;
  * a decision without it changes nothing. An approved send is spent once
  * (approved → used, atomically); a declined or expired one never sends.
@@ -51,6 +52,21 @@ export interface ApprovalDetails {
   clientName?: string;
   /** VertexSMS only simulates the send (`SMS_TEST_MODE`). */
   simulated?: boolean;
+  /**
+   * One text to many recipients (`send_sms_batch`): `to` then names them in
+   * one line, `parts` and the costs are per message and for all.
+   */
+  batch?: BatchDetails;
+}
+
+/** What the approval of a batch shows besides the text: who, where, how much in all. */
+export interface BatchDetails {
+  /** Every recipient, in input order. */
+  recipients: string[];
+  /** Recipients per country (and rate), with their estimated cost. */
+  countries: { country: string | null; recipients: number; costEur: string | null }[];
+  /** Parts of all messages together. */
+  partsTotal: number;
 }
 
 /** Where an approval stands. */

@@ -120,7 +120,7 @@ export class Confirmations {
   }
 
   /** Verify a dry run's token for these arguments; its nonce, to spend once the send goes ahead. */
-  async check(token: string, binding: string): Promise<string> {
+  async check(token: string, binding: string, tool = "send_sms"): Promise<string> {
     let payload: { d?: unknown; n?: unknown; m?: unknown };
     try {
       if (!canonicalSignedState(token)) throw new Error("not canonical");
@@ -128,7 +128,7 @@ export class Confirmations {
       payload = await (await this.#codec()).verify(token, NO_CONTEXT) as typeof payload;
     } catch {
       throw tokenRefused(
-        "is invalid or has expired (tokens last 10 minutes). Call send_sms with dryRun: true " +
+        `is invalid or has expired (tokens last 10 minutes). Call ${tool} with dryRun: true ` +
           "again, show the user the quote, and send with the new confirmation_token.",
       );
     }
@@ -144,7 +144,7 @@ export class Confirmations {
     if (payload?.d !== binding || typeof payload.n !== "string") {
       throw tokenRefused(
         "was issued for other arguments (or another token). Quote exactly what you send: call " +
-          "send_sms with dryRun: true and these arguments, and confirm that quote with the user.",
+          `${tool} with dryRun: true and these arguments, and confirm that quote with the user.`,
       );
     }
     return payload.n;

@@ -15,6 +15,10 @@
  * 4. the call itself, run at most once per idempotency key; a definite
  *    refusal gives back what the limits counted.
  *
+ * A batch (`sendBatch`, the run in `batch.ts`) meets the same guards once for
+ * all its recipients: one record, one confirmation, every recipient counted
+ * in one commit before the first send.
+ *
  * Tools reach the guards through `ToolServices.money`; nothing here knows
  * HTTP or MCP. State lives in a shared `Store` (Deno KV across instances, or
  * bounded memory).
@@ -27,17 +31,20 @@ import { BACKEND_NAMES, readUnavailable, type Store } from "../state/mod.ts";
 import { Approvals } from "./approvals.ts";
 import { Confirmations } from "./confirmation.ts";
 import { keyedDigest } from "./digest.ts";
-import { Idempotency } from "./idempotency.ts";
-import { Limits, type SendLimits } from "./limits.ts";
+import { Idempotency, Stopped } from "./idempotency.ts";
+import { type Authorized, BATCH_IN_FLIGHT, resumableIn, RESUMED, runBatch } from "./batch.ts";
+import { costsForCap, Limits, type SendLimits } from "./limits.ts";
 import { asUnknownOutcome, definitelyNotBilled } from "./outcome.ts";
 import type {
+  BatchCall,
   BillableCall,
+  ConfirmableCall,
   ConfirmationToken,
   GuardContext,
+  GuardedCall,
   LimitWindow,
   MoneyGuards,
   SendCall,
-  SmsQuote,
 } from "./types.ts";
 
 /** Options of {@link Money}. */
@@ -58,6 +65,11 @@ export interface MoneyOptions {
    * treated as an unknown outcome (its instance stopped mid-call).
    */
   leaseMs: number;
+  /**
+   * Longest one upstream call takes (default `leaseMs`): a batch's claim
+   * lasts one lease plus this for each further wave of sends.
+   */
+  callMs?: number;
   /** Poll interval while waiting for a duplicate on another instance (default 100 ms). */
   pollMs?: number;
   /**
@@ -76,6 +88,8 @@ export class Money implements MoneyGuards {
   readonly #limits: Limits;
   readonly #approvals: Approvals;
   readonly #policy: ConfirmationPolicy;
+  readonly #leaseMs: number;
+  readonly #callMs: number;
   readonly #testMode: SmsTestMode;
   readonly #backend: string;
 
@@ -97,6 +111,8 @@ export class Money implements MoneyGuards {
     this.#limits = new Limits({ store, digest, limits: options.limits, now });
     this.#approvals = new Approvals({ store, secret, now, mode });
     this.#policy = options.confirmation;
+    this.#leaseMs = options.leaseMs;
+    this.#callMs = options.callMs ?? options.leaseMs;
     this.#testMode = mode;
     this.#backend = BACKEND_NAMES[store.kind];
   }
@@ -122,67 +138,31 @@ export class Money implements MoneyGuards {
       }
     }
     const earlier = await this.#idempotency.resolve(ctx, slot, true);
-    if (earlier) return earlier.output as T;
+    if (earlier && "output" in earlier) return earlier.output as T;
     return await this.#idempotency.record(ctx, slot, call.run);
   }
 
   async send<T extends object>(ctx: GuardContext, call: SendCall<T>): Promise<T> {
-    // 1. A repeat of a finished call answers before anyone is asked anything. A call bringing
-    //    an approval is its own key: a repeat replays the send that approval allowed.
-    const implicit = call.idempotencyKey ?? ctx.idempotencyKey ??
-      (call.approvalId !== undefined ? `approval:${call.approvalId}` : undefined);
-    const slot = await this.#idempotency.slot(ctx, { ...call, idempotencyKey: implicit });
+    // 1. A repeat of a finished call answers before anyone is asked anything.
+    const slot = await this.#slotOf(ctx, call);
     if (slot) {
       const earlier = await this.#idempotency.resolve(ctx, slot, false);
-      if (earlier) return earlier.output as T;
+      if (earlier && "output" in earlier) return earlier.output as T;
     }
     // 2. Confirmation, as the policy says.
-    let quote: SmsQuote | null | undefined;
-    const binding = memo(() => this.#confirmations.binding(ctx, call.tool, call.args));
-    let approval: string | undefined;
-    if (call.approvalId !== undefined) {
-      const decided = await this.#awaitApproval(ctx, call, await binding());
-      if (decided !== "approved") return decided;
-      approval = call.approvalId;
-    } else if (this.#policy !== "off" && ctx.confirm) {
-      quote = await call.quote().catch(unlessScope);
-      const question = { message: call.question(quote), binding: await binding() };
-      let answer = await ctx.confirm(question);
-      if (
-        answer.action === "accept" && answer.receipt !== undefined &&
-        !(await this.#confirmations.spendReceipt(ctx, answer.receipt))
-      ) {
-        // A replayed "accept": it already sent once. Ask again.
-        answer = await ctx.confirm({ ...question, fresh: true });
-      }
-      if (answer.action === "decline") return call.notSent("declined");
-      if (answer.action !== "accept") return call.notSent("cancelled");
-    } else if (this.#policy === "require") {
-      // Nobody can be asked in-band: a person approves on the approval page. Pricing first also
-      // proves VertexSMS knows the token (a rejected one leaves no approval behind).
-      quote = await call.quote().catch(unlessScope);
-      await this.#limits.reserveApproval(ctx);
-      const pending = await this.#approvals.create(await binding(), {
-        ...call.details(quote),
-        clientName: ctx.clientName,
-      });
-      return call.approvalRequired(pending, quote);
-    }
-    let nonce: string | undefined;
-    if (call.confirmationToken !== undefined) {
-      nonce = await this.#confirmations.check(call.confirmationToken, await binding());
-    }
+    const authorized = await this.#authorize(ctx, call);
+    if ("result" in authorized) return authorized.result;
     // 3 and 4. Count against the limits, then send. Only a definite refusal gives the count
     //    back; a send that went out is corrected to the parts VertexSMS says it billed.
     const work = async () => {
-      const cost = this.#limits.capped ? await this.#limits.costForCap(call, quote) : null;
-      const lease = await this.#limits.reserve(ctx, call.recipient, cost);
+      const quoted = authorized.quote && [authorized.quote];
+      const [cost] = this.#limits.capped
+        ? await costsForCap(async () => [await call.quote()], quoted, () => "to")
+        : [null];
+      const lease = await this.#limits.reserve(ctx, call.recipient, cost ?? null);
       let output: T;
       try {
-        if (nonce !== undefined) await this.#confirmations.spend(ctx, nonce);
-        if (approval !== undefined && !(await this.#approvals.spend(approval, await binding()))) {
-          throw approvalUsed();
-        }
+        await authorized.spend();
         output = await call.run();
       } catch (thrown) {
         const error = asServiceError(thrown);
@@ -195,27 +175,127 @@ export class Money implements MoneyGuards {
         throw asUnknownOutcome(error);
       }
       const billed = call.billedParts?.() ?? null;
-      if (cost !== null && billed !== null && billed !== call.parts) {
+      if (cost != null && billed !== null && billed !== call.parts) {
         // The SMS went out: a correction the shared state cannot take keeps the estimate,
         // and must not turn a sent message into an error that frees its idempotency key.
-        await this.#limits.reconcile(lease, Math.ceil((cost / call.parts) * billed))
-          .catch(() => {});
+        const billedMicros = Math.ceil((cost / call.parts) * billed);
+        await this.#limits.reconcile({ lease, billedMicros }).catch(() => {});
       }
       return output;
     };
     if (!slot) return await work();
     const earlier = await this.#idempotency.resolve(ctx, slot, true);
-    if (earlier) return earlier.output as T;
+    if (earlier && "output" in earlier) return earlier.output as T;
     return await this.#idempotency.record(ctx, slot, work);
+  }
+
+  async sendBatch<T extends object>(ctx: GuardContext, call: BatchCall<T>): Promise<T> {
+    // A batch's claim lasts as long as its slowest run: one upstream call per wave of sends.
+    const waves = Math.ceil(call.recipients.length / BATCH_IN_FLIGHT);
+    const slot = await this.#slotOf(ctx, call, this.#leaseMs + (waves - 1) * this.#callMs);
+    // 1. A repeat of a finished batch answers at once; one stopped early (its progress kept)
+    //    was authorized already, in this test mode: only its unsent recipients are left to send.
+    let earlier = slot ? await this.#idempotency.resolve(ctx, slot, false) : null;
+    if (earlier && "output" in earlier) return earlier.output as T;
+    const resumed = earlier !== null && resumableIn(earlier.partial, this.#testMode);
+    // 2. One confirmation for the whole batch.
+    const authorized = resumed ? RESUMED : await this.#authorize(ctx, call);
+    if ("result" in authorized) return authorized.result;
+    const run = (progress: object | null) =>
+      runBatch(ctx, call, {
+        limits: this.#limits,
+        authorized,
+        progress,
+        keyed: slot !== undefined,
+        mode: this.#testMode,
+      });
+    if (!slot) {
+      // Nothing to keep a stopped batch's progress in: its error is the answer.
+      return await run(null).catch((thrown) => {
+        throw thrown instanceof Stopped ? thrown.error : thrown;
+      });
+    }
+    earlier = await this.#idempotency.resolve(ctx, slot, true);
+    if (earlier && "output" in earlier) return earlier.output as T;
+    const progress = earlier?.partial ?? null;
+    return await this.#idempotency.record(ctx, slot, () => run(progress));
+  }
+
+  /** The idempotency record of a call: its key, or the approval it brings (a repeat replays). */
+  #slotOf(
+    ctx: GuardContext,
+    call: GuardedCall & { approvalId?: string },
+    leaseMs?: number,
+  ) {
+    const implicit = call.idempotencyKey ?? ctx.idempotencyKey ??
+      (call.approvalId !== undefined ? `approval:${call.approvalId}` : undefined);
+    return this.#idempotency.slot(ctx, { ...call, idempotencyKey: implicit }, leaseMs);
+  }
+
+  /**
+   * Confirmation, as the policy says: the user asked in-band, a person's
+   * approval awaited, or one created (and its link answered); a dry run's
+   * token checked. The result to answer when nothing may be sent; else the
+   * estimate read on the way, and `spend` to use up the confirmation once
+   * the call goes ahead.
+   */
+  async #authorize<T extends object, Q>(
+    ctx: GuardContext,
+    call: ConfirmableCall<T, Q>,
+  ): Promise<{ result: T } | Authorized<Q>> {
+    let quote: Q | null | undefined;
+    const binding = memo(() => this.#confirmations.binding(ctx, call.tool, call.args));
+    let approval: string | undefined;
+    if (call.approvalId !== undefined) {
+      const decided = await this.#awaitApproval(ctx, call, await binding());
+      if (decided !== "approved") return { result: decided };
+      approval = call.approvalId;
+    } else if (this.#policy !== "off" && ctx.confirm) {
+      quote = await call.quote().catch(unlessScope);
+      const question = { message: call.question(quote), binding: await binding() };
+      let answer = await ctx.confirm(question);
+      if (
+        answer.action === "accept" && answer.receipt !== undefined &&
+        !(await this.#confirmations.spendReceipt(ctx, answer.receipt))
+      ) {
+        // A replayed "accept": it already sent once. Ask again.
+        answer = await ctx.confirm({ ...question, fresh: true });
+      }
+      if (answer.action === "decline") return { result: call.notSent("declined") };
+      if (answer.action !== "accept") return { result: call.notSent("cancelled") };
+    } else if (this.#policy === "require") {
+      // Nobody can be asked in-band: a person approves on the approval page. Pricing first also
+      // proves VertexSMS knows the token (a rejected one leaves no approval behind).
+      quote = await call.quote().catch(unlessScope);
+      await this.#limits.reserveApproval(ctx);
+      const pending = await this.#approvals.create(await binding(), {
+        ...call.details(quote),
+        clientName: ctx.clientName,
+      });
+      return { result: call.approvalRequired(pending, quote) };
+    }
+    let nonce: string | undefined;
+    if (call.confirmationToken !== undefined) {
+      nonce = await this.#confirmations.check(call.confirmationToken, await binding(), call.tool);
+    }
+    return {
+      quote,
+      spend: async () => {
+        if (nonce !== undefined) await this.#confirmations.spend(ctx, nonce);
+        if (approval !== undefined && !(await this.#approvals.spend(approval, await binding()))) {
+          throw approvalUsed(call.tool);
+        }
+      },
+    };
   }
 
   /**
    * The decision on the approval a call brings, waiting up to `waitSeconds`
    * while it is pending: `"approved"`, or the (non-error) result to answer.
    */
-  async #awaitApproval<T extends object>(
+  async #awaitApproval<T extends object, Q>(
     ctx: GuardContext,
-    call: SendCall<T>,
+    call: ConfirmableCall<T, Q>,
     binding: string,
   ): Promise<"approved" | T> {
     const id = call.approvalId!;
@@ -230,24 +310,24 @@ export class Money implements MoneyGuards {
         case "expired":
           return call.notSent("expired");
         case "used":
-          throw approvalUsed();
+          throw approvalUsed(call.tool);
         case "other_mode":
           throw approvalRefused(
             this.#testMode !== "off"
               ? "was given for a real send, and this server runs in SMS test mode: it only " +
-                "simulates sends. Call send_sms without approvalId to ask for a new approval."
+                `simulates sends. Call ${call.tool} without approvalId to ask for a new approval.`
               : "was given in SMS test mode, for a simulated send; this server sends real SMS. " +
-                "Call send_sms without approvalId to ask for a new approval of a real send.",
+                `Call ${call.tool} without approvalId to ask for a new approval of a real send.`,
           );
         case "mismatch":
           throw approvalRefused(
             "was given for other arguments or another token. Send exactly what was approved, " +
-              "or call send_sms without approvalId to ask for a new approval.",
+              `or call ${call.tool} without approvalId to ask for a new approval.`,
           );
         case "unknown":
           throw approvalRefused(
-            "is unknown (never issued, or long expired). Call send_sms without approvalId to ask " +
-              "for a new approval.",
+            `is unknown (never issued, or long expired). Call ${call.tool} without approvalId ` +
+              "to ask for a new approval.",
           );
         case "pending": {
           if (Date.now() >= until || ctx.signal.aborted) {
@@ -311,9 +391,9 @@ function approvalRefused(why: string): ServiceError {
   });
 }
 
-function approvalUsed(): ServiceError {
+function approvalUsed(tool: string): ServiceError {
   return approvalRefused(
-    "was already used for a send. Each approval covers one message: call send_sms without " +
+    `was already used for a send. Each approval covers one send: call ${tool} without ` +
       "approvalId to ask for a new one.",
   );
 }

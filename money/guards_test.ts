@@ -2,44 +2,20 @@ import assert from "node:assert/strict";
 import { canonicalJson } from "../core/canonical_json.ts";
 import { ServiceError } from "../core/errors.ts";
 import { MemoryStore, type Store } from "../state/mod.ts";
-import { Money, type MoneyOptions } from "./guards.ts";
 import type { SendLimits } from "./limits.ts";
-import type { ConfirmAnswer, GuardContext } from "./types.ts";
-import { QUOTE, sendCall } from "../testing/money.ts";
-
-const NO_LIMITS: SendLimits = {
-  sendsPerMinute: 0,
-  recipientsPerHour: 0,
-  dailySpendCapMicros: 0,
-  pinTextsPerHour: 0,
-};
-const SECRET = new TextEncoder().encode("unit-test-secret-of-at-least-32-bytes");
+import type { ConfirmAnswer } from "./types.ts";
+import {
+  guardContext as ctx,
+  QUOTE,
+  sendCall,
+  TEST_SECRET as SECRET,
+  testMoney as money,
+} from "../testing/money.ts";
 
 /** A clock the test moves. */
 function clock(start = 1_700_000_000_000) {
   const c = { now: start, fn: () => c.now };
   return c;
-}
-
-function money(options: Partial<MoneyOptions> = {}) {
-  return new Money({
-    store: new MemoryStore({ now: options.now }),
-    secret: SECRET,
-    limits: NO_LIMITS,
-    confirmation: "ask",
-    leaseMs: 60_000,
-    pollMs: 5,
-    ...options,
-  });
-}
-
-/** The context a tool call would get (no HTTP, no VertexSMS: guards only read these). */
-function ctx(extra: Partial<GuardContext> = {}, principal = "principal-A"): GuardContext {
-  return {
-    principal: () => Promise.resolve(principal),
-    signal: new AbortController().signal,
-    ...extra,
-  };
 }
 
 /** A billable action that counts its runs. */

@@ -9,6 +9,12 @@
  * text or the token. A definite refusal frees the key; an outcome that may
  * have been billed is kept and replayed, so a retry never sends twice.
  *
+ * A batch (`send_sms_batch`) is one record with a slot per recipient: its
+ * output once it finished; or, when it stopped early (VertexSMS rejected the
+ * token mid-batch, or the caller went away), its progress — each recipient's
+ * recorded outcome, `null` for those never sent — so that a retry with the
+ * same key sends only the rest.
+ *
  * During a rotation of the server secret (`state/secret.ts`), every record
  * is read and written under both secrets' keys: a record made under the
  * previous secret (by this server before the rotation, or by an instance not
@@ -28,7 +34,7 @@ import {
 } from "../state/mod.ts";
 import { type Digest, keyedDigest } from "./digest.ts";
 import { asUnknownOutcome, definitelyNotBilled, storeFull, tokenRejected } from "./outcome.ts";
-import type { BillableCall, GuardContext } from "./types.ts";
+import type { GuardContext, GuardedCall } from "./types.ts";
 
 /** How long an idempotency key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -38,13 +44,16 @@ export const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
 
 /** The stored state of one idempotency key. */
 interface KeyRecord extends Expiring {
-  /** pending: running · done: output kept · unknown: maybe billed, error kept · failed: freed. */
-  s: "pending" | "done" | "unknown" | "failed";
+  /**
+   * pending: running · done: output kept · unknown: maybe billed, error kept ·
+   * failed: freed · partial: a batch stopped early, its progress kept.
+   */
+  s: "pending" | "done" | "unknown" | "failed" | "partial";
   /** Keyed digest of the tool and arguments. */
   fp: string;
   /** pending: when the claim stops counting. */
   until?: number;
-  /** Sealed `{ output }` or `{ error }`. */
+  /** Sealed `{ output }`, `{ error }` or `{ partial }`. */
   box?: string;
 }
 
@@ -63,6 +72,8 @@ interface Part {
 interface Slot extends Part {
   /** The same key under the previous secret, during a rotation. */
   previous?: Part;
+  /** How long a claim on it counts (a batch takes longer than one call). */
+  leaseMs: number;
 }
 
 /** The keys records are addressed and sealed with under one secret. */
@@ -77,7 +88,24 @@ function keysOf(secret: SecretSource, digest: Digest = keyedDigest(secret)): Key
   return { digest, sealBase: memo(async () => await hmacKey(await seal())) };
 }
 
-type Sealed = { output: object } | { error: { code: string; message: string; facts: ErrorFacts } };
+type Sealed =
+  | { output: object }
+  | { partial: object }
+  | { error: { code: string; message: string; facts: ErrorFacts } };
+
+/** What an earlier call with the key left: its output, or a stopped batch's progress. */
+export type Earlier = { output: object } | { partial: object };
+
+/**
+ * Thrown by a batch's work when it stops early: the error to answer, and
+ * the progress to keep for a retry with the same key (`null`: nothing to keep).
+ */
+export class Stopped extends Error {
+  constructor(readonly error: ServiceError, readonly progress: object | null) {
+    super(error.message);
+    this.name = "Stopped";
+  }
+}
 
 /** Options of {@link Idempotency}. */
 export interface IdempotencyOptions {
@@ -130,11 +158,18 @@ export class Idempotency {
     return this.#inflight.size;
   }
 
-  /** The record of the call's key (argument or header), or undefined without one. */
-  async slot(ctx: GuardContext, call: BillableCall<unknown>): Promise<Slot | undefined> {
+  /**
+   * The record of the call's key (argument or header), or undefined without
+   * one; its claims count `leaseMs` (default: the longest a call takes).
+   */
+  async slot(
+    ctx: GuardContext,
+    call: GuardedCall,
+    leaseMs = this.#leaseMs,
+  ): Promise<Slot | undefined> {
     const key = idempotencyKeyOf(call.idempotencyKey, ctx.idempotencyKey);
     if (key === undefined) return undefined;
-    const slot: Slot = await part(this.#keys, await ctx.principal(), key, call);
+    const slot: Slot = { ...await part(this.#keys, await ctx.principal(), key, call), leaseMs };
     const previous = await this.#previousKeys();
     const principal = previous && await ctx.principal.previous?.();
     if (previous && principal) slot.previous = await part(previous, principal, key, call);
@@ -144,13 +179,14 @@ export class Idempotency {
   /**
    * Read the key's record until it says what to do: an earlier outcome to
    * repeat (returned, or thrown when it was an error), or `null` when the key
-   * is free — and then, when `claim`, ours (a pending record).
+   * is free — and then, when `claim`, ours (a pending record). A stopped
+   * batch's progress is returned as `{ partial }`, and claimed too when `claim`.
    */
   async resolve(
     ctx: GuardContext,
     slot: Slot,
     claim: boolean,
-  ): Promise<{ output: object } | null> {
+  ): Promise<Earlier | null> {
     let waited = false;
     const parts = partsOf(slot);
     for (;;) {
@@ -176,16 +212,17 @@ export class Idempotency {
         await this.#waitForChange(ctx, slot, entry, record.until ?? now);
         continue;
       }
-      if (!claim) return null;
+      const partial = record?.s === "partial" ? await this.#open(part, record) : null;
+      if (!claim) return partial;
       const pending = (p: Part): KeyRecord => ({
         s: "pending",
         fp: p.fp,
-        until: now + this.#leaseMs,
+        until: now + slot.leaseMs,
         exp: now + IDEMPOTENCY_TTL_MS,
       });
       const sets = parts.map((p) => ({ key: p.key, value: pending(p) }));
       try {
-        if (await this.#store.commit({ checks: entries, sets, deletes: [] })) return null;
+        if (await this.#store.commit({ checks: entries, sets, deletes: [] })) return partial;
       } catch (error) {
         if (error instanceof StoreFullError) throw storeFull();
         throw error;
@@ -203,16 +240,21 @@ export class Idempotency {
     this.#inflight.set(slot.id, new Promise<void>((resolve) => settle = resolve));
     try {
       let outcome: { output: T } | { error: ServiceError };
+      let progress: object | null = null;
       try {
         outcome = { output: await work() };
       } catch (thrown) {
-        outcome = { error: asServiceError(thrown) };
+        if (thrown instanceof Stopped) progress = thrown.progress;
+        outcome = { error: thrown instanceof Stopped ? thrown.error : asServiceError(thrown) };
       }
       const now = this.#now();
       /** What is kept: the state, for how long, and the sealed outcome; `null`: nothing. */
       let kept: { s: KeyRecord["s"]; exp: number; value: Sealed } | null;
       if ("output" in outcome) {
         kept = { s: "done", exp: now + IDEMPOTENCY_TTL_MS, value: { output: outcome.output } };
+      } else if (progress) {
+        // A batch stopped early: what it recorded stays, the rest is free for a retry.
+        kept = { s: "partial", exp: now + IDEMPOTENCY_TTL_MS, value: { partial: progress } };
       } else {
         let error = ctx.signal.aborted && !outcome.error.facts.outcomeUnknown
           ? cancelledMidCall()
@@ -221,7 +263,7 @@ export class Idempotency {
           // VertexSMS refused the token itself: keep nothing for a caller it does not accept.
           kept = null;
         } else if (definitelyNotBilled(error, ctx.signal)) {
-          kept = { s: "failed", exp: now + this.#leaseMs, value: { error: serialize(error) } };
+          kept = { s: "failed", exp: now + slot.leaseMs, value: { error: serialize(error) } };
         } else {
           error = asUnknownOutcome(error);
           kept = {
@@ -271,7 +313,7 @@ export class Idempotency {
     }
   }
 
-  async #open(part: Part, record: KeyRecord): Promise<{ output: object }> {
+  async #open(part: Part, record: KeyRecord): Promise<Earlier> {
     let sealed: Sealed;
     try {
       sealed = JSON.parse(await unseal(await part.seal, part.id, record.box ?? ""));
@@ -285,6 +327,7 @@ export class Idempotency {
       );
     }
     if ("output" in sealed) return { output: sealed.output };
+    if ("partial" in sealed) return { partial: sealed.partial };
     const { code, message, facts } = sealed.error;
     throw new ServiceError(code as ServiceError["code"], message, facts);
   }
@@ -299,7 +342,7 @@ async function part(
   keys: Keys,
   principal: string,
   key: string,
-  call: BillableCall<unknown>,
+  call: GuardedCall,
 ): Promise<Part> {
   const storeKey = ["idem", principal, await keys.digest("key", key)];
   return {

@@ -9,23 +9,31 @@ export {
   Approvals,
   type ApprovalState,
   type ApprovalView,
+  type BatchDetails,
 } from "./approvals.ts";
 export { canonicalSignedState, CONFIRMATION_TTL_SECONDS } from "./confirmation.ts";
 export { Money, type MoneyOptions } from "./guards.ts";
 export { IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_MS } from "./idempotency.ts";
 export type { SendLimits } from "./limits.ts";
+export { BATCH_IN_FLIGHT } from "./batch.ts";
 export type {
+  BatchCall,
+  BatchQuote,
+  BatchSent,
   BillableCall,
+  ConfirmableCall,
   ConfirmAnswer,
   ConfirmationToken,
   ConfirmRequest,
   ConfirmResult,
   GuardContext,
+  GuardedCall,
   LimitWindow,
   MoneyGuards,
   NotSentReason,
   PendingApproval,
   Principal,
+  RecipientOutcome,
   SendCall,
   SmsQuote,
 } from "./types.ts";

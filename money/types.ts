@@ -2,6 +2,7 @@
  * The money guards as their callers see them: what a billable call hands
  * over, and what the guards need to know about the caller.
  */
+import type { ErrorCode } from "../core/errors.ts";
 import type { ApprovalDetails } from "./approvals.ts";
 
 /** The user's answer to a confirmation question. */
@@ -58,8 +59,8 @@ export interface GuardContext {
   clientName?: string;
 }
 
-/** What a billable call hands to {@link MoneyGuards}. */
-export interface BillableCall<T> {
+/** What names a guarded call: its tool, its arguments and its idempotency key. */
+export interface GuardedCall {
   tool: string;
   /**
    * The validated arguments that define the call, without `idempotencyKey`,
@@ -68,6 +69,10 @@ export interface BillableCall<T> {
   args: Record<string, unknown>;
   /** The `idempotencyKey` argument (the `Idempotency-Key` header comes through the context). */
   idempotencyKey?: string;
+}
+
+/** What a billable call hands to {@link MoneyGuards}. */
+export interface BillableCall<T> extends GuardedCall {
   /** The billable work itself: runs at most once per key. */
   run: () => Promise<T>;
 }
@@ -86,16 +91,17 @@ export interface SmsQuote {
   costMicros: number | null;
 }
 
-/** What `send_sms` hands to {@link MoneyGuards.send}. */
-export interface SendCall<T> extends BillableCall<T> {
-  /** The destination as given: counted (as a keyed hash) for the recipient limit. */
-  recipient: string;
+/**
+ * A billable call a person may have to confirm: how to price it, what to ask,
+ * what the approval page shows, and the results when nothing is sent.
+ */
+export interface ConfirmableCall<T, Q> extends GuardedCall {
   /** The `confirmationToken` argument, when given. */
   confirmationToken?: string;
   /** Estimate the cost (called only when a guard needs it). */
-  quote: () => Promise<SmsQuote>;
+  quote: () => Promise<Q>;
   /** The confirmation question, from the estimate (null when the price is unknown). */
-  question: (quote: SmsQuote | null) => string;
+  question: (quote: Q | null) => string;
   /** The (non-error) result when nothing is sent: the user declined or cancelled, or it expired. */
   notSent: (reason: NotSentReason) => T;
   /** The approval this call brings (`approvalId`), when it brings one. */
@@ -103,9 +109,15 @@ export interface SendCall<T> extends BillableCall<T> {
   /** How long to wait for a pending approval's decision, in seconds (0: answer at once). */
   waitSeconds?: number;
   /** What a person approving the send is shown (from the estimate). */
-  details: (quote: SmsQuote | null) => ApprovalDetails;
+  details: (quote: Q | null) => ApprovalDetails;
   /** The (non-error) result asking for a person's approval on its page. */
-  approvalRequired: (approval: PendingApproval, quote: SmsQuote | null) => T;
+  approvalRequired: (approval: PendingApproval, quote: Q | null) => T;
+}
+
+/** What `send_sms` hands to {@link MoneyGuards.send}. */
+export interface SendCall<T> extends ConfirmableCall<T, SmsQuote>, BillableCall<T> {
+  /** The destination as given: counted (as a keyed hash) for the recipient limit. */
+  recipient: string;
   /**
    * Parts VertexSMS reported billing for the finished send, when it said
    * (`X-VertexSMS-Amount-Sent`): the spend cap is corrected to it.
@@ -113,6 +125,49 @@ export interface SendCall<T> extends BillableCall<T> {
   billedParts?: () => number | null;
   /** Parts the estimate counted. */
   parts: number;
+}
+
+/** The estimate of a batch: each recipient's, in input order. */
+export interface BatchQuote {
+  recipients: readonly SmsQuote[];
+}
+
+/** One message of a batch that VertexSMS accepted. */
+export interface BatchSent {
+  /** The recipient's index in the batch. */
+  index: number;
+  messageId: string;
+  /** Parts VertexSMS billed when it said, else the estimate. */
+  parts: number;
+}
+
+/** What became of one recipient of a batch. */
+export type RecipientOutcome =
+  | { status: "sent"; messageId: string; parts: number }
+  | {
+    status: "failed";
+    error: { code: ErrorCode; message: string; outcomeUnknown: boolean };
+  };
+
+/** What `send_sms_batch` hands to {@link MoneyGuards.sendBatch}: one decision, many sends. */
+export interface BatchCall<T> extends ConfirmableCall<T, BatchQuote> {
+  /** The recipients, distinct, in input order: each counted like one `send_sms`. */
+  recipients: readonly string[];
+  /** Parts each message is estimated at. */
+  parts: number;
+  /** Send the message to recipient `index`: its id, and the parts VertexSMS billed when it said. */
+  send: (index: number) => Promise<{ messageId: string; billedParts: number | null }>;
+  /**
+   * The messages one run sent, handed over once when the run ends (finished
+   * or stopped), before its outcome is recorded. A failure here is ignored:
+   * they were sent.
+   */
+  sent?: (batchId: string, sent: readonly BatchSent[]) => Promise<void>;
+  /**
+   * The result, from the batch id and every recipient's outcome (input
+   * order). It must not fail: the messages are sent.
+   */
+  result: (batchId: string, outcomes: readonly RecipientOutcome[]) => Promise<T>;
 }
 
 /** Why a send did not happen, in a non-error result. */
@@ -153,6 +208,12 @@ export interface MoneyGuards {
   once<T extends object>(ctx: GuardContext, call: BillableCall<T>): Promise<T>;
   /** Idempotency, confirmation, per-token throttles and the daily spend cap, then `run`. */
   send<T extends object>(ctx: GuardContext, call: SendCall<T>): Promise<T>;
+  /**
+   * A batch as one decision: idempotency, one confirmation for all, the
+   * limits counted for every recipient at once, then at most 5 sends at a
+   * time; at most one SMS per recipient per key.
+   */
+  sendBatch<T extends object>(ctx: GuardContext, call: BatchCall<T>): Promise<T>;
   /** Count a PIN text against its limits (per token and per number), then run it. */
   pinText<T>(ctx: GuardContext, number: string, run: () => Promise<T>): Promise<T>;
   /**

@@ -164,6 +164,95 @@ for (const era of ["2025", "2026"] as const) {
   });
 }
 
+for (const era of ["2025", "2026"] as const) {
+  const call = callIn(era);
+  const BATCH = {
+    to: ["+37069500001", "+37069500002", "+37069500003"],
+    from: SMS.from,
+    message: SMS.message,
+  };
+
+  Deno.test(`${era}: an approval covers exactly one batch, once: other batches, re-spelled arguments and replays send nothing more`, async () => {
+    const pair = await startPair({ SMS_CONFIRMATION: "require" });
+    const batchOn = async (h: Harness, args: Record<string, unknown>) =>
+      await resultOf(await call(h.mcpUrl, "send_sms_batch", args));
+    try {
+      const asked = (await batchOn(pair.a, BATCH)).structuredContent;
+      assert.equal(asked.status, "approval_required");
+      const page = await (await fetch(asked.approval_url)).text();
+      const formToken = /name="form_token" value="([^"]+)"/.exec(page)![1]!;
+      const decided = await fetch(asked.approval_url, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Origin: new URL(asked.approval_url).origin,
+        },
+        body: new URLSearchParams({ action: "approve", form_token: formToken }),
+        redirect: "manual",
+      });
+      await decided.body?.cancel();
+      const approvalId = asked.approval_id as string;
+      const attempts: Record<string, unknown>[] = [
+        { ...BATCH, to: ["+37069500009"], approvalId }, // another batch
+        { ...BATCH, to: BATCH.to.slice(0, 2), approvalId }, // a subset
+        { ...BATCH, to: [...BATCH.to, "+37069500004"], approvalId }, // one more
+        { ...BATCH, to: BATCH.to.toReversed(), approvalId }, // another order
+        { ...BATCH, message: `${SMS.message} `, approvalId }, // another text
+        { ...SMS, to: BATCH.to[0], approvalId }, // send_sms with the batch's approval
+        { ...BATCH, approvalId: `${approvalId}=` },
+        { ...BATCH, approvalId: approvalId.toUpperCase() },
+      ];
+      for (const [i, args] of attempts.entries()) {
+        const tool = "to" in args && Array.isArray(args.to) ? "send_sms_batch" : "send_sms";
+        const h = i % 2 ? pair.b : pair.a;
+        const refused = await resultOf(await call(h.mcpUrl, tool, args));
+        assert.equal(envelopeOf(refused).code, "INVALID_INPUT", JSON.stringify(args).slice(0, 80));
+      }
+      assert.equal(sends(pair), 0);
+      const sent = (await batchOn(pair.a, { ...BATCH, approvalId })).structuredContent;
+      assert.equal(sent.sent, 3);
+      // Replayed on either instance: the same results; under a new key: refused, used.
+      for (const h of [pair.b, pair.a]) {
+        assert.deepEqual((await batchOn(h, { ...BATCH, approvalId })).structuredContent, sent);
+      }
+      const newKey = await batchOn(pair.b, { ...BATCH, approvalId, idempotencyKey: "fresh" });
+      assert.match(String(envelopeOf(newKey).message), /already used/);
+      assert.equal(sends(pair), 3);
+      console.log(
+        `figure attack ${era}: 1 batch approval (3 recipients) + ${attempts.length} altered uses ` +
+          `+ 3 replays on two instances → ${sends(pair)} POST /sms`,
+      );
+    } finally {
+      await pair.close();
+    }
+  });
+
+  Deno.test(`${era}: a batch's confirmation token, replayed or re-spelled on either instance, sends the batch once`, async () => {
+    const pair = await startPair();
+    try {
+      const quote = (await resultOf(
+        await call(pair.a.mcpUrl, "send_sms_batch", { ...BATCH, dryRun: true }),
+      )).structuredContent;
+      const token = quote.confirmation_token as string;
+      const sent = await resultOf(
+        await call(pair.b.mcpUrl, "send_sms_batch", { ...BATCH, confirmationToken: token }),
+      );
+      assert.equal(sent.structuredContent?.sent, 3, JSON.stringify(sent));
+      for (const variant of [token, `${token}=`, ` ${token}`, `${token.slice(0, -1)}A`]) {
+        for (const h of [pair.a, pair.b]) {
+          const refused = await resultOf(
+            await call(h.mcpUrl, "send_sms_batch", { ...BATCH, confirmationToken: variant }),
+          );
+          assert.equal(envelopeOf(refused).code, "INVALID_INPUT");
+        }
+      }
+      assert.equal(sends(pair), 3, "one token, one batch");
+    } finally {
+      await pair.close();
+    }
+  });
+}
+
 for (const { backend, test } of SHARED_BACKENDS) {
   test(`2026: one user's accept, replayed, sends once; the replay is asked again (${backend})`, async () => {
     const pair = await startPair({}, undefined, backend);
@@ -256,6 +345,12 @@ for (const { backend, test } of SHARED_BACKENDS) {
               headers,
             ),
             legacyCall(h.mcpUrl, "register_msisdn_sender", { msisdn: "+37069555555" }, headers),
+            modernCall(h.mcpUrl, "send_sms_batch", {
+              to: ["+37069500001", "+37069500002", "+37069500003"],
+              from: SMS.from,
+              message: SMS.message,
+              idempotencyKey: `b${i}`,
+            }, headers),
           ];
           for (const res of await Promise.all(calls)) await res.body?.cancel();
         }),
@@ -264,7 +359,7 @@ for (const { backend, test } of SHARED_BACKENDS) {
       assert.ok(before > 0, "the warm-up wrote the secret's entries");
       assert.equal(await entries(), before, "no entry left by a rejected token");
       console.log(
-        `figure attack (${backend}): 360 calls with made-up tokens on two instances → entries ` +
+        `figure attack (${backend}): 480 calls with made-up tokens on two instances → entries ` +
           `${before} → ` +
           `${await entries()}`,
       );

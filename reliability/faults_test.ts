@@ -32,6 +32,7 @@ import { asksUpstream, sampleCall } from "../testing/samples.ts";
  */
 const UNSAFE = new Set([
   "send_sms",
+  "send_sms_batch",
   "lookup_hlr",
   "register_sender_id",
   "register_msisdn_sender",
@@ -202,12 +203,24 @@ interface Tally {
   reached: { unsafe: number; safe: number };
 }
 
+/**
+ * The error of a one-recipient `send_sms_batch`: its recipient's (a batch
+ * answers a result; a recipient's error carries code and outcome only).
+ */
+function recipientError(
+  result: { structuredContent?: unknown },
+): Record<string, unknown> | undefined {
+  const out = result.structuredContent as { results?: { error: Record<string, unknown> }[] };
+  const error = out?.results?.[0]?.error;
+  return error && { ...error, outcome_unknown: error.outcome_unknown || undefined };
+}
+
 /** Run every tool under one fault with one connected client. */
 async function runFault(
   kase: FaultCase,
   h: Harness,
   client: Connected,
-  reachedSoFar: () => number,
+  reachedSoFar: (route?: string) => number,
   tally: Tally,
 ) {
   for (const tool of TOOLS) {
@@ -215,36 +228,46 @@ async function runFault(
     h.fake.clearFaults();
     h.server.app.rates.clear();
     if (kase.fault) h.fake.inject(kase.fault);
-    const before = reachedSoFar();
+    // A batch prices its result after sending (a failure there leaves the estimate unknown):
+    // only its sends count.
+    const batch = tool.name === "send_sms_batch";
+    const route = batch ? "POST /sms" : undefined;
+    const before = reachedSoFar(route);
     const label = `${client.era} ${kase.name} × ${tool.name}`;
     const result = await client.client.callTool(sampleCall(tool));
-    const reached = reachedSoFar() - before;
+    const reached = reachedSoFar(route) - before;
     // A tool that asks VertexSMS nothing meets no upstream fault.
     const expected = asksUpstream(tool) ? kase.expect(tool.name) : undefined;
     tally.cases++;
     const problems: string[] = [];
     if (expected === undefined) {
-      if (result.isError) problems.push(`expected success, got ${result.content?.[0]?.text}`);
+      if (result.isError || (batch && result.structuredContent?.sent !== 1)) {
+        problems.push(`expected success, got ${result.content?.[0]?.text}`);
+      }
     } else {
-      const error = result.isError ? envelopeOf(result) : undefined;
+      const error = result.isError
+        ? envelopeOf(result)
+        : batch
+        ? recipientError(result)
+        : undefined;
       const got = {
         code: error?.code,
-        retryable: error?.retryable,
+        retryable: batch ? undefined : error?.retryable,
         outcomeUnknown: error?.outcome_unknown,
-        retryAfterSeconds: error?.retry_after_seconds,
+        retryAfterSeconds: batch ? undefined : error?.retry_after_seconds,
         reached,
       };
       const want = {
         code: expected.code,
-        retryable: expected.retryable,
+        retryable: batch ? undefined : expected.retryable,
         outcomeUnknown: expected.outcomeUnknown,
-        retryAfterSeconds: expected.retryAfterSeconds,
+        retryAfterSeconds: batch ? undefined : expected.retryAfterSeconds,
         reached: expected.reached,
       };
       if (JSON.stringify(got) !== JSON.stringify(want)) {
         problems.push(`got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
       }
-      if (error && typeof error.request_id !== "string") problems.push("no request_id");
+      if (result.isError && typeof error?.request_id !== "string") problems.push("no request_id");
       if (JSON.stringify(result).includes(DEMO_TOKENS.full)) {
         problems.push("the token is in the answer");
       }
@@ -288,10 +311,10 @@ async function matrix(era: "2025" | "2026", faults: FaultCase[]) {
     }),
     hangup: startHarness({ env: { ...env, VERTEXSMS_API_URL: hangup.url } }),
   };
-  const reachedBy: Record<Upstream, () => number> = {
-    fake: () => harnesses.fake.fake.requests.length,
+  const reachedBy: Record<Upstream, (route?: string) => number> = {
+    fake: (route) => route ? harnesses.fake.fake.count(route) : harnesses.fake.fake.requests.length,
     refused: () => 0,
-    hangup: () => hangup.seen.length,
+    hangup: (route) => hangup.seen.filter((r) => !route || r.startsWith(route)).length,
   };
   const started = performance.now();
   try {

@@ -216,6 +216,7 @@ export function createApp(options: AppOptions): App {
     },
     confirmation: config.smsConfirmation,
     leaseMs: billableLeaseMs(config),
+    callMs: config.upstreamTimeoutMs,
     testMode: config.smsTestMode,
   });
 

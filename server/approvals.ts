@@ -1,7 +1,8 @@
 /**
  * The approval pages: `GET /approvals/{id}` shows one pending send (the
- * recipient, the sender, the full text, parts and encoding, the estimated
- * cost, the calling client's name, when it expires) with Approve and Decline
+ * recipient — or a batch's count, countries and every number —, the sender,
+ * the full text, parts and encoding, the estimated cost, the calling
+ * client's name, when it expires) with Approve and Decline
  * buttons; `POST /approvals/{id}` records the person's decision.
  *
  * Server-rendered HTML, no external assets and no script, so it works in any
@@ -16,7 +17,13 @@
  */
 import type { Context, Hono } from "hono";
 import { visibleLine, visibleText } from "../core/confine.ts";
-import type { Approvals, ApprovalState, ApprovalView } from "../money/mod.ts";
+import type {
+  ApprovalDetails,
+  Approvals,
+  ApprovalState,
+  ApprovalView,
+  BatchDetails,
+} from "../money/mod.ts";
 import type { AppEnv } from "./middleware/types.ts";
 
 /** What the approval routes need. */
@@ -48,7 +55,8 @@ export function approvalRoutes(app: Hono<AppEnv>, options: ApprovalRoutesOptions
   app.get("/approvals/:id", async (c) => {
     const view = await approvals.view(c.req.param("id"));
     if (!view) return c.html(page("Approval not found", notFound()), 404, PAGE_HEADERS);
-    return c.html(page("Approve this SMS?", details(view)), 200, PAGE_HEADERS);
+    const title = view.details.batch ? "Approve this SMS batch?" : "Approve this SMS?";
+    return c.html(page(title, details(view)), 200, PAGE_HEADERS);
   });
 
   app.post("/approvals/:id", async (c) => {
@@ -100,15 +108,17 @@ const STATE_TEXT: Record<ApprovalState, string> = {
 function details(view: ApprovalView): string {
   const d = view.details;
   const rows: [string, string][] = [
-    ["To", d.country ? `${d.to} (${d.country})` : d.to],
-    ["From", d.from],
-    ["Parts", `${d.parts} (${d.encoding})`],
-    [
-      "Estimated cost",
-      d.estimatedCostEur
-        ? `about €${d.estimatedCostEur}`
-        : "unknown (no price for this destination)",
-    ],
+    ...(d.batch ? batchRows(d, d.batch) : [
+      ["To", d.country ? `${d.to} (${d.country})` : d.to],
+      ["From", d.from],
+      ["Parts", `${d.parts} (${d.encoding})`],
+      [
+        "Estimated cost",
+        d.estimatedCostEur
+          ? `about €${d.estimatedCostEur}`
+          : "unknown (no price for this destination)",
+      ],
+    ] as [string, string][]),
     ...(d.scheduled ? [["Scheduled for", d.scheduled] as [string, string]] : []),
     ["Asked by", d.clientName ?? "an MCP client (it gave no name)"],
     ["Expires", `${new Date(view.expiresAt).toISOString().replace("T", " ").slice(0, 19)} UTC`],
@@ -120,17 +130,46 @@ function details(view: ApprovalView): string {
   <button type="submit" name="action" value="decline" class="decline">Decline</button>
 </form>`
     : "";
-  return `<p class="lead">An AI assistant asks to send this SMS. It costs money and cannot be recalled.</p>
+  const what = d.batch ? `this SMS to ${d.batch.recipients.length} recipients` : "this SMS";
+  return `<p class="lead">An AI assistant asks to send ${what}. It costs money and cannot be recalled.</p>
 ${
     d.simulated
       ? '<p class="test">TEST MODE: VertexSMS only simulates this send; no real SMS is sent.</p>'
       : ""
   }
 <dl>${rows.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(visibleLine(v))}</dd>`).join("")}</dl>
+${d.batch ? recipientList(d.batch) : ""}
 <h2>Text (${[...d.message].length} characters)</h2>
 <pre class="text">${escape(visibleText(d.message))}</pre>
 <p class="state state-${view.state}">${STATE_TEXT[view.state]}</p>
 ${form}`;
+}
+
+/** A batch's rows: how many, where, sender, parts per message and in all, the total. */
+function batchRows(d: ApprovalDetails, batch: BatchDetails): [string, string][] {
+  const countries = batch.countries.map((c) =>
+    `${c.country ?? "unknown country"}: ${c.recipients} (${
+      c.costEur ? `about €${c.costEur}` : "no price"
+    })`
+  ).join(", ");
+  return [
+    ["Recipients", `${batch.recipients.length}`],
+    ["Countries", countries],
+    ["From", d.from],
+    ["Parts", `${d.parts} per message (${d.encoding}), ${batch.partsTotal} in all`],
+    [
+      "Estimated cost",
+      d.estimatedCostEur
+        ? `about €${d.estimatedCostEur} in all`
+        : "unknown (no price for some destinations)",
+    ],
+  ];
+}
+
+/** Every number of a batch, folded (no script needed to open it). */
+function recipientList(batch: BatchDetails): string {
+  const items = batch.recipients.map((r) => `<li>${escape(visibleLine(r))}</li>`).join("");
+  return `<details><summary>All ${batch.recipients.length} numbers</summary><ul class="numbers">${items}</ul></details>`;
 }
 
 function notFound(): string {
@@ -151,6 +190,7 @@ h1{font-size:1.4rem}h2{font-size:1rem;margin:1.2rem 0 .3rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:1rem 0}
 dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 .text{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f6f8;border:1px solid #d0d7de;border-radius:6px;padding:.8rem;font:15px/1.4 ui-monospace,monospace}
+.numbers{columns:12rem;margin:.3rem 0}
 .state{font-weight:600}.state-approved,.state-used{color:#1a7f37}.state-declined,.state-expired{color:#9a3412}
 .test{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem;border-radius:6px}
 button{font:inherit;padding:.6rem 1.1rem;border-radius:6px;border:1px solid #d0d7de;margin-right:.6rem;cursor:pointer}

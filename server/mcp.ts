@@ -87,10 +87,11 @@ export type McpEndpoint = (
 
 const INSTRUCTIONS =
   "VertexSMS tools: send SMS, read SMS rates, register sender IDs, run HLR lookups and read " +
-  "mobile-network metadata with the user's VertexSMS token. send_sms and lookup_hlr cost money: " +
-  "check the price with get_sms_rates and confirm with the user before sending. Skills " +
-  "(skills/list, or resources/read of skill://vertexsms/<skill>/SKILL.md) describe the safe way " +
-  "to send a one-time code, text a list, check numbers, register a sender and stay within budget.";
+  "mobile-network metadata with the user's VertexSMS token. send_sms, send_sms_batch and " +
+  "lookup_hlr cost money: check the price with get_sms_rates and confirm with the user before " +
+  "sending. Skills (skills/list, or resources/read of skill://vertexsms/<skill>/SKILL.md) " +
+  "describe the safe way to send a one-time code, text a list, check numbers, register a " +
+  "sender and stay within budget.";
 
 /** Build the `/mcp` endpoint for a fixed set of tools. */
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {

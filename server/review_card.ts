@@ -1,18 +1,18 @@
 /**
- * The MCP Apps review card for `send_sms` (the `io.modelcontextprotocol/ui`
- * extension): hosts that render `ui://` resources (Claude.ai and Desktop,
+ * The MCP Apps review card for `send_sms` and `send_sms_batch` (the
+ * `io.modelcontextprotocol/ui` extension): hosts that render `ui://` resources (Claude.ai and Desktop,
  * ChatGPT, VS Code, Cursor, Goose) show it beside the tool's result.
  *
  * One self-contained HTML document (inline script and style; the extension's
  * own view SDK is about 540 KB and not needed). It speaks JSON-RPC over
  * `postMessage` with its host (`ui/initialize`, then `tool-input` and
- * `tool-result` notifications) and shows the quote: recipient, sender, the
- * whole text (every line break, control and bidirectional character made
+ * `tool-result` notifications) and shows the quote: recipient (a batch's
+ * count, countries and numbers), sender, the whole text (every line break, control and bidirectional character made
  * visible, as `core/confine.ts` does), parts, cost. For an
  * `approval_required` result it asks the host to open the approval page
  * (`ui/open-link`) — a decision is only ever given there, on this server's
  * own origin, so the card adds no way for a model (or another origin) to
- * approve — and then asks the host to call `send_sms` again with the
+ * approve — and then asks the host to call the same tool again with the
  * `approvalId`, waiting up to a minute for the person's click. It reaches no
  * server itself: its CSP allows no connection at all.
  */
@@ -22,8 +22,13 @@ import { UNSAFE_CHAR } from "../core/confine.ts";
 export const EXTENSION_ID = "io.modelcontextprotocol/ui";
 /** The MIME type of an MCP Apps view. */
 export const RESOURCE_MIME_TYPE = "text/html;profile=mcp-app";
-/** The card's resource URI (`send_sms`'s `_meta.ui.resourceUri`). */
+/** The card's resource URI (the `_meta.ui.resourceUri` of the sending tools). */
 export const REVIEW_CARD_URI = "ui://vertexsms/send-sms-review.html";
+/**
+ * The tools a person reviews before they send: they point at the card, and
+ * a 2025-era client that can be asked is asked in-band on their call's stream.
+ */
+export const REVIEWED_TOOLS: ReadonlySet<string> = new Set(["send_sms", "send_sms_batch"]);
 
 /** The card's `_meta`: its CSP allows no connection and no external resource. */
 export function reviewCardMeta(_publicUrl: string) {
@@ -111,21 +116,33 @@ function resized() {
   notify("ui/notifications/size-changed", { width: Math.ceil(el.scrollWidth), height: Math.ceil(el.scrollHeight) });
 }
 function state(text) { $("state").textContent = text; resized(); }
+// A batch's recipients are a list (send_sms_batch is the only tool whose "to" is one).
+const isBatch = (d) => Array.isArray(d && d.to);
 function fill(d) {
-  $("to").textContent = visibleLine(d.to);
+  $("to").textContent = isBatch(d) ? d.to.length + " recipients: " + d.to.map(visibleLine).join(", ")
+    : visibleLine(d.to);
   $("from").textContent = visibleLine(d.from);
   $("text").textContent = visibleText(d.message);
 }
 function quote(s) {
-  $("parts").textContent = s.parts + " (" + s.encoding + ")";
-  $("cost").textContent = s.estimated_cost_eur ? "about €" + s.estimated_cost_eur : "unknown";
+  const each = s.parts_per_message;
+  $("parts").textContent = each
+    ? each + " per message (" + s.encoding + "), " + each * s.count + " in all"
+    : s.parts + " (" + s.encoding + ")";
+  $("cost").textContent = s.estimated_cost_eur
+    ? "about €" + s.estimated_cost_eur + (each ? " in all" : "")
+    : "unknown";
+  if (s.countries && args && isBatch(args)) {
+    const where = s.countries.map((c) => visibleLine(c.country || "unknown") + " " + c.recipients).join(", ");
+    $("to").textContent = args.to.length + " recipients (" + where + "): " + args.to.map(visibleLine).join(", ");
+  }
 }
 async function send() {
   $("open").disabled = $("check").disabled = true;
   state("Approve or decline on the approval page; waiting for your decision…");
   const { dryRun, confirmationToken, approvalId, waitSeconds, ...rest } = args || {};
   show(await request("tools/call", {
-    name: "send_sms",
+    name: isBatch(rest) ? "send_sms_batch" : "send_sms",
     arguments: { ...rest, approvalId: approval.approval_id, waitSeconds: 60 },
   }));
 }
@@ -149,6 +166,10 @@ function show(result) {
   } else if (s && s.dry_run) {
     quote(s);
     state("A quote: nothing is sent yet.");
+  } else if (s && s.batch_id) {
+    $("buttons").hidden = true;
+    state("Sent to " + s.sent + " of " + s.count + " recipients" +
+      (s.failed ? ", " + s.failed + " failed" : "") + (s.simulated ? " (simulated)" : "") + ".");
   } else if (s && (s.status === "sent" || s.status === "scheduled")) {
     $("buttons").hidden = true;
     quote({ ...s, estimated_cost_eur: null });

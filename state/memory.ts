@@ -87,7 +87,7 @@ export class MemoryStore implements Store {
     const deleted = new Set(deletes.map((key) => JSON.stringify(key)));
     const added = sets.map(({ key }) => JSON.stringify(key))
       .filter((id) => !this.#slots.has(id) || deleted.has(id));
-    if (added.length > 0) this.#makeRoom(sets, added.length - deleted.size);
+    if (added.length > 0) this.#makeRoom(sets, deleted);
     for (const id of deleted) this.#remove(id);
     for (const { key, value } of sets) {
       const id = JSON.stringify(key);
@@ -117,18 +117,36 @@ export class MemoryStore implements Store {
     return slot;
   }
 
-  /** Make room for `extra` new entries (expired ones go), or throw {@link StoreFullError}. */
-  #makeRoom(sets: StoreCommit["sets"], extra: number): void {
-    const owners = new Map<string, number>();
-    for (const { key } of sets) owners.set(ownerOf(key), (owners.get(ownerOf(key)) ?? 0) + 1);
+  /**
+   * Make room for what a commit adds (expired entries go), or throw
+   * {@link StoreFullError}. What counts is the commit's net growth, in all
+   * and per owner: keys it adds minus keys it deletes; rewriting a key an
+   * owner holds takes no more room.
+   */
+  #makeRoom(sets: StoreCommit["sets"], deleted: ReadonlySet<string>): void {
+    const growth = () => {
+      const owners = new Map<string, number>();
+      const grow = (owner: string, by: number) => owners.set(owner, (owners.get(owner) ?? 0) + by);
+      for (const { key } of sets) {
+        const id = JSON.stringify(key);
+        if (!this.#slots.has(id) || deleted.has(id)) grow(ownerOf(key), 1);
+      }
+      for (const id of deleted) {
+        const slot = this.#slots.get(id);
+        if (slot) grow(slot.owner, -1);
+      }
+      return owners;
+    };
+    let owners = growth();
     const fits = () =>
-      this.#slots.size + extra <= this.maxEntries &&
-      [...owners].every(([owner, n]) => this.held(owner) + n <= this.maxPerOwner);
+      this.#slots.size + [...owners.values()].reduce((a, b) => a + b, 0) <= this.maxEntries &&
+      [...owners].every(([owner, n]) => n <= 0 || this.held(owner) + n <= this.maxPerOwner);
     if (fits()) return;
     const now = this.#now();
     for (const [id, slot] of this.#slots) {
       if (slot.value.exp + GRACE_MS <= now) this.#remove(id);
     }
+    owners = growth();
     if (!fits()) {
       const [owner] = [...owners].find(([o, n]) => this.held(o) + n > this.maxPerOwner) ??
         [...owners][0]!;

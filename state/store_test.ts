@@ -204,3 +204,29 @@ Deno.test("whileLocked retries only a locked database", async () => {
   );
   assert.equal(calls, 1);
 });
+
+Deno.test("memory store: an owner at its share may replace keys in one commit, not grow", async () => {
+  const store = new MemoryStore({ maxEntries: 100, maxPerOwner: 4 });
+  const exp = Date.now() + 600_000;
+  const key = (i: number) => ["t", "ledger", i] as const;
+  const sets = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, i) => ({ key: key(from + i), value: { exp } }));
+  assert.ok(await store.commit({ checks: [], sets: sets(0, 4), deletes: [] }));
+  // Rewrite one, add two, drop the two oldest (a bounded log moving on): no net growth.
+  assert.ok(
+    await store.commit({
+      checks: [],
+      sets: [...sets(3, 4), ...sets(4, 6)],
+      deletes: [key(0), key(1)],
+    }),
+  );
+  assert.equal(store.held("ledger"), 4);
+  const rows = await store.getMany([key(0), key(2), key(5)]);
+  assert.deepEqual(rows.map((r) => r.value !== null), [false, true, true]);
+  // Growing past the share is still refused, and changes nothing.
+  await assert.rejects(
+    () => store.commit({ checks: [], sets: sets(6, 8), deletes: [key(2)] }),
+    StoreFullError,
+  );
+  assert.equal(store.held("ledger"), 4);
+});

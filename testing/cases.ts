@@ -15,6 +15,8 @@ export interface ValidCase {
   upstream: string | null;
   /** The JSON body the fake must have received (exactly). */
   body?: unknown;
+  /** The call also reads the (cached) rates, for the estimate in its result. */
+  prices?: true;
   expect: Record<string, unknown>;
 }
 
@@ -56,6 +58,14 @@ export const VALID: ValidCase[] = [
     upstream: "POST /sms",
     body: { to: "37069555555", from: "+37060000001", message: "Hi", coding: 0 },
     expect: { status: "sent", parts: 2, encoding: "GSM-7" },
+  },
+  {
+    tool: "send_sms_batch",
+    args: { to: ["+37069912345"], from: "VertexSMS", message: "The office is closed today." },
+    upstream: "POST /sms",
+    body: { to: "37069912345", from: "VertexSMS", message: "The office is closed today." },
+    prices: true,
+    expect: { status: "sent", count: 1, sent: 1, failed: 0, parts_total: 1 },
   },
   {
     tool: "get_sms_rates",

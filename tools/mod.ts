@@ -1,7 +1,7 @@
 /**
- * The tools, one module per scope (`sms:send` has two: sending, and what
- * happened after). {@link TOOLS} is the only list: the
- * MCP endpoint, the scope map, the README table and the tests all read it.
+ * The tools, one module per scope (`sms:send` has three: sending, sending to
+ * many, and what happened after). {@link TOOLS} is the only list: the MCP
+ * endpoint, the scope map, the README table and the tests all read it.
  */
 import type { AnyTool } from "./define.ts";
 import { DELIVERY_TOOLS } from "./delivery.ts";
@@ -10,6 +10,7 @@ import { NUMBERS_TOOLS } from "./numbers.ts";
 import { RATES_TOOLS } from "./rates.ts";
 import { SENDER_TOOLS } from "./sender.ts";
 import { SMS_TOOLS } from "./sms.ts";
+import { sendSmsBatch } from "./sms_batch.ts";
 
 export { ALL_SCOPES, type Scope, SCOPES } from "../core/scopes.ts";
 export type { ToolContext, ToolServices } from "./context.ts";
@@ -22,5 +23,6 @@ export const TOOLS: readonly AnyTool[] = [
   ...SENDER_TOOLS,
   ...HLR_TOOLS,
   ...NUMBERS_TOOLS,
+  sendSmsBatch,
   ...DELIVERY_TOOLS,
 ];

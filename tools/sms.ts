@@ -1,60 +1,38 @@
 /** Scope `sms:send`: sending SMS (billable). */
 import { z } from "zod";
 import { quoteLine } from "../core/confine.ts";
-import { ServiceError } from "../core/errors.ts";
 import type { SmsQuote } from "../money/mod.ts";
 import { defineTool } from "./define.ts";
-import { quoteSms, unpricedQuote } from "./pricing.ts";
-import { countParts, encodingFor, firstNonGsm } from "./sms_encoding.ts";
-import { country, E164, idempotencyKey, upstreamDigits } from "./schemas.ts";
+import { quoteSms } from "./pricing.ts";
+import {
+  approvalNote,
+  approvalRequiredResult,
+  approvalUrl,
+  checkCoding,
+  encodingName,
+  notSentNote,
+  notSentResult,
+  prepareSend,
+  SEND_ANNOTATIONS,
+  SEND_FIELDS,
+  SEND_OPTIONS,
+  simulated,
+  TEST_MODE_LINE,
+  unpricedWithoutScope,
+} from "./sms_shared.ts";
+import { country, E164, upstreamDigits } from "./schemas.ts";
 
-/** Longest text accepted: about ten GSM-7 parts, a guard against runaway cost. */
-export const MAX_MESSAGE_LENGTH = 1600;
-
-const ALPHANUMERIC_SENDER = /^(?=.*[A-Za-z])[A-Za-z0-9 .]{1,11}$/;
-const MSISDN_SENDER = /^\+?[1-9]\d{3,14}$/;
 const NATIONAL_NUMBER = /^\+?\d{4,20}$/;
 
 const Input = z.strictObject({
   to: z.string().describe(
     "recipient in E.164, e.g. +37069912345; with correctBy, a national number such as 869912345",
   ),
-  from: z.string()
-    .refine(
-      (v) => ALPHANUMERIC_SENDER.test(v) || MSISDN_SENDER.test(v),
-      "must be an alphanumeric sender of 1 to 11 latin letters, digits, spaces or dots (with at least one letter), or a phone number",
-    )
-    .describe("sender: up to 11 latin letters, digits, spaces or dots, or an MSISDN"),
-  message: z.string()
-    .min(1, "must not be empty")
-    .max(MAX_MESSAGE_LENGTH, `must be at most ${MAX_MESSAGE_LENGTH} characters`)
-    .describe("the text; long texts are split into parts, each billed"),
-  priority: z.enum(["high", "normal", "low"]).optional(),
-  scheduled: z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time with offset" })
-    .optional()
-    .describe("send later, e.g. 2026-12-01T09:00:00+02:00"),
+  ...SEND_FIELDS,
   correctBy: country.optional().describe(
     "ISO 3166-1 alpha-2 country used to repair a national `to` number",
   ),
-  coding: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional()
-    .describe("0 GSM-7, 1 8-bit, 2 UCS-2 (default: GSM-7 when the text fits, else UCS-2)"),
-  expireIn: z.number().int().min(360).max(432000).optional()
-    .describe("seconds the network keeps trying to deliver (360 to 432000)"),
-  dryRun: z.boolean().optional().describe(
-    "true: send nothing; return parts, encoding and the estimated cost (a quote to show the user)",
-  ),
-  idempotencyKey,
-  confirmationToken: z.string().min(1).max(2048).optional().describe(
-    "the confirmation_token of a dry run with exactly these arguments, once the user agreed to it",
-  ),
-  approvalId: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be an approval_id this server issued")
-    .optional().describe(
-      "the approval_id of an approval_required result, once the user approved it on its page; " +
-        "send exactly the same arguments",
-    ),
-  waitSeconds: z.number().int().min(0).max(60).optional().describe(
-    "with approvalId: how long to wait for the user's decision, 0 to 60 seconds (default 0)",
-  ),
+  ...SEND_OPTIONS,
 }).superRefine((input, ctx) => {
   const ok = input.correctBy === undefined ? E164.test(input.to) : NATIONAL_NUMBER.test(input.to);
   if (!ok) {
@@ -66,25 +44,8 @@ const Input = z.strictObject({
         : "must be a phone number of 4 to 20 digits",
     });
   }
-  const bad = input.coding === 0 ? firstNonGsm(input.message) : undefined;
-  if (bad !== undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["message"],
-      message: `contains ${
-        JSON.stringify(bad)
-      }, which GSM-7 (coding 0) cannot encode; omit coding or use coding 2 (UCS-2)`,
-    });
-  }
+  checkCoding(input, ctx);
 });
-
-const encodingName = z.enum(["GSM-7", "UCS-2", "8-bit"]);
-
-/** Present only when the server runs in SMS test mode (`SMS_TEST_MODE`). */
-const simulated = z.literal(true).optional().describe(
-  "true: this server runs in SMS test mode; VertexSMS only simulates the send and no real SMS " +
-    "reaches the phone",
-);
 
 /** A message handed to VertexSMS. */
 const Sent = z.object({
@@ -114,38 +75,15 @@ const Quote = z.object({
   simulated,
 });
 
-/** Nothing sent: the user declined or cancelled, or the approval expired. */
-const NotSent = z.object({
-  status: z.literal("not_sent"),
-  reason: z.enum(["declined", "cancelled", "expired"]),
-  destination: z.string(),
-  note: z.string(),
-});
+const NotSent = notSentResult({ destination: z.string() });
 
-/** Nothing sent yet: a person must approve this exact send on its page first. */
-const ApprovalRequired = z.object({
-  status: z.literal("approval_required"),
-  approval_id: z.string(),
-  approval_url: z.string().describe("the page where the user approves or declines this send"),
-  expires_in_seconds: z.number().int(),
+const ApprovalRequired = approvalRequiredResult("send", {
   destination: z.string(),
   parts: z.number().int().min(1),
   encoding: encodingName,
-  estimated_cost_eur: z.string().nullable(),
-  note: z.string(),
-  simulated,
 });
 
 const Output = z.union([Sent, Quote, NotSent, ApprovalRequired]);
-
-/** The `note` of each way a send may not happen. */
-const NOT_SENT_NOTES = {
-  declined:
-    "The user declined to send this SMS. Nothing was sent or billed; do not retry unless they ask.",
-  cancelled: "The user dismissed the confirmation. Nothing was sent or billed.",
-  expired:
-    "The approval expired before it was used. Nothing was sent; ask the user whether to try again.",
-} as const;
 
 /**
  * The confirmation question: recipient, sender, the whole text (on one line,
@@ -169,7 +107,7 @@ function question(
     `Text: ${quoteLine(input.message)}`,
     `Parts: ${parts} (${encoding})${input.scheduled ? `, scheduled for ${input.scheduled}` : ""}`,
     `Estimated cost: ${cost}`,
-    ...(testMode ? ["TEST MODE: VertexSMS only simulates this send; no real SMS is sent."] : []),
+    ...(testMode ? [TEST_MODE_LINE] : []),
   ].join("\n");
 }
 
@@ -196,19 +134,9 @@ export const sendSms = defineTool({
   billable: true,
   input: Input,
   output: Output,
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: true,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: SEND_ANNOTATIONS,
   handler: async (input, ctx) => {
-    const { dryRun, idempotencyKey, confirmationToken, approvalId, waitSeconds, ...args } = input;
-    const mode = ctx.services.smsTestMode;
-    const simulate = mode === "off" ? undefined : mode;
-    const marked = simulate ? { simulated: true as const } : {};
-    const encoding = encodingFor(args.message, args.coding);
-    const parts = countParts(args.message, encoding);
+    const { dryRun, guards, args, encoding, parts, simulate, marked } = prepareSend(input, ctx);
     /** The latest estimate the guards asked for (the spend cap counts it), for the ledger. */
     let counted: SmsQuote | undefined;
     const quote = async () =>
@@ -216,12 +144,7 @@ export const sendSms = defineTool({
     if (dryRun) {
       // A token that may not read rates still gets its quote, unpriced but with the number's
       // country (and a confirmation token).
-      const q = await quote().catch((thrown) => {
-        if (thrown instanceof ServiceError && thrown.facts.requiredScope) {
-          return unpricedQuote({ to: args.to, correctBy: args.correctBy });
-        }
-        throw thrown;
-      });
+      const q = await quote().catch(unpricedWithoutScope(args));
       const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms", args);
       return {
         dry_run: true as const,
@@ -242,8 +165,7 @@ export const sendSms = defineTool({
       args,
       parts,
       billedParts: () => billed,
-      idempotencyKey,
-      confirmationToken,
+      ...guards,
       recipient: args.correctBy ? `${args.correctBy}:${args.to}` : args.to,
       quote,
       question: (q) => question(args, parts, encoding, q, simulate !== undefined),
@@ -251,10 +173,8 @@ export const sendSms = defineTool({
         status: "not_sent" as const,
         reason,
         destination: args.to,
-        note: NOT_SENT_NOTES[reason],
+        note: notSentNote(reason, "this SMS"),
       }),
-      approvalId,
-      waitSeconds,
       details: (q) => ({
         to: args.to,
         from: args.from,
@@ -270,15 +190,13 @@ export const sendSms = defineTool({
       approvalRequired: (approval, q) => ({
         status: "approval_required" as const,
         approval_id: approval.id,
-        approval_url: `${ctx.services.publicUrl}/approvals/${approval.id}`,
+        approval_url: approvalUrl(ctx, approval.id),
         expires_in_seconds: approval.expiresInSeconds,
         destination: args.to,
         parts,
         encoding,
         estimated_cost_eur: q?.costEur ?? null,
-        note: "Nothing was sent. This server sends an SMS only once a person approved it: give " +
-          "the user approval_url to open, and when they say they approved, call send_sms again " +
-          "with exactly the same arguments and approvalId. Do not approve it yourself.",
+        note: approvalNote("send_sms"),
         ...marked,
       }),
       run: async () => {

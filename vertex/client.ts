@@ -293,7 +293,7 @@ export class VertexClient {
   ): Promise<Answer> {
     // A timer cleared when the call ends, not AbortSignal.timeout: that one keeps its timer,
     // signal and listeners alive for the whole timeout (10 s) after every call, which under
-    // load is thousands of live objects promoted to the old generation (README, Performance).
+    // load is thousands of live objects promoted to the old generation (docs/performance.md).
     const timeout = new AbortController();
     const timer = setTimeout(
       () => timeout.abort(new DOMException("upstream timeout", "TimeoutError")),

@@ -9,11 +9,11 @@
  * the client's capabilities from `initialize`, and a way to route the
  * client's reply back to the waiting call. So a client that declares form
  * elicitation at `initialize` gets a self-contained session id
- * (`session.ts`); its later `send_sms` calls are answered on an SSE stream
- * carrying the question, and its reply, POSTed on its own to any instance,
- * reaches the waiting call through {@link Answers}. Every other 2025-era
- * client is never asked; `SMS_REQUIRE_CONFIRMATION` covers them with dry-run
- * confirmation tokens instead.
+ * (`session.ts`); its later `send_sms` and `send_sms_batch` calls are
+ * answered on an SSE stream carrying the question, and its reply, POSTed on
+ * its own to any instance, reaches the waiting call through {@link Answers}.
+ * Every other 2025-era client is never asked; `SMS_REQUIRE_CONFIRMATION`
+ * covers them with dry-run confirmation tokens instead.
  */
 import {
   type AuthInfo,
@@ -22,6 +22,7 @@ import {
 } from "@modelcontextprotocol/server";
 import type { ConfirmAnswer } from "../../money/mod.ts";
 import type { Answers, ElicitReply } from "../answers.ts";
+import { REVIEWED_TOOLS } from "../review_card.ts";
 import { declaresForm, type Session, type SessionCodec } from "../session.ts";
 import { CONFIRM_FORM, CONFIRM_TTL_SECONDS } from "./confirm_round.ts";
 import { type Exchange, exchangeOf } from "./exchange.ts";
@@ -54,7 +55,7 @@ export function legacyLeg(options: LegacyOptions): LegacyLeg {
       : undefined;
     const session = exchange.session;
     const streamed = session !== undefined && declaresForm(session.claims.el) &&
-      isToolCall(body, "send_sms");
+      isToolCall(body, REVIEWED_TOOLS);
     const transport = new WebStandardStreamableHTTPServerTransport({
       // Only on initialize: the transport puts `Mcp-Session-Id` on its answer. On later requests
       // there is no generator, so it ignores the header (verified at the HTTP layer).
@@ -122,11 +123,11 @@ function initializeParams(body: unknown) {
   };
 }
 
-/** Whether the body is a single `tools/call` of `name`. */
-function isToolCall(body: unknown, name: string): boolean {
+/** Whether the body is a single `tools/call` of one of `names`. */
+function isToolCall(body: unknown, names: ReadonlySet<string>): boolean {
   const b = body as { method?: unknown; params?: { name?: unknown } } | null;
   return b !== null && typeof b === "object" && !Array.isArray(b) && b.method === "tools/call" &&
-    b.params?.name === name;
+    names.has(String(b.params?.name));
 }
 
 /** The user's action in an `elicitation/create` reply; anything else counts as cancel. */

@@ -13,7 +13,7 @@
  */
 import type { ServerContext, Tool } from "@modelcontextprotocol/server";
 import type { AnyTool } from "../../tools/mod.ts";
-import { REVIEW_CARD_URI } from "../review_card.ts";
+import { REVIEW_CARD_URI, REVIEWED_TOOLS } from "../review_card.ts";
 import { jsonSchema } from "./json_schema.ts";
 
 /**
@@ -88,7 +88,7 @@ function describe(tool: AnyTool): Tool {
     outputSchema: jsonSchema(tool.output, "output"),
     annotations: { title: tool.title, ...tool.annotations },
     // The MCP Apps review card (hosts without the extension ignore `_meta.ui`).
-    ...(tool.name === "send_sms" && { _meta: { ui: { resourceUri: REVIEW_CARD_URI } } }),
+    ...(REVIEWED_TOOLS.has(tool.name) && { _meta: { ui: { resourceUri: REVIEW_CARD_URI } } }),
   };
 }
 

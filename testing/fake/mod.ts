@@ -40,6 +40,8 @@ export interface FakeRequest {
    */
   testMode: string | null;
   at: number;
+  /** The status the fake answered (null while it is still answering). */
+  status: number | null;
 }
 
 /** A fault the fake injects instead of (or before) the recorded answer. */
@@ -66,6 +68,8 @@ export interface Fault {
   bytes?: number;
   /** How many requests it applies to (default: all). */
   times?: number;
+  /** Let this many matching requests through first (default 0): a fault mid-batch. */
+  after?: number;
 }
 
 /** A callback (or delivery report) the fake delivered: one entry per attempt. */
@@ -110,6 +114,11 @@ export interface FakeVertex {
   clearFaults(): void;
   /** Requests whose `METHOD path` starts with `route` (and, optionally, by one token). */
   count(route: string, token?: string): number;
+  /**
+   * The most requests of `route` (`"POST /sms"`) the fake was handling at
+   * once since it started or was reset (slow faults included).
+   */
+  peakConcurrency(route: string): number;
   /** Bytes the `huge` fault has streamed so far (what the reader pulled, plus buffers). */
   hugeBytesSent(): number;
   /** Forget the request and callback logs. */
@@ -138,6 +147,8 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
   let closing = false;
   let seq = 0;
   let hugeBytes = 0;
+  const handling = new Map<string, number>();
+  const peaks = new Map<string, number>();
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -155,6 +166,10 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       (f.route === undefined || route.startsWith(f.route)) && f.kind !== "no-callback" &&
       f.kind !== "no-report"
     );
+    if (fault?.after !== undefined && fault.after > 0) {
+      fault.after--;
+      return undefined;
+    }
     if (fault?.times !== undefined && --fault.times <= 0) {
       faults = faults.filter((f) => f !== fault);
     }
@@ -282,7 +297,22 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
     });
   };
 
-  const app = new Hono();
+  const app = new Hono<{ Variables: { logged?: FakeRequest } }>();
+  // Every request counted while it is handled, per route (how many ran at once), and its
+  // answer's status logged.
+  app.use("*", async (c, next) => {
+    const route = `${c.req.method} ${new URL(c.req.url).pathname}`;
+    const now = (handling.get(route) ?? 0) + 1;
+    handling.set(route, now);
+    peaks.set(route, Math.max(peaks.get(route) ?? 0, now));
+    try {
+      await next();
+    } finally {
+      handling.set(route, (handling.get(route) ?? 1) - 1);
+      const logged = c.get("logged");
+      if (logged) logged.status = c.res.status;
+    }
+  });
   app.all("*", async (c) => {
     const url = new URL(c.req.url);
     const path = url.pathname + url.search;
@@ -299,7 +329,7 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
     const testMode = body !== null && typeof body === "object" && "testMode" in body
       ? String((body as { testMode: unknown }).testMode)
       : null;
-    requests.push({
+    const logged: FakeRequest = {
       method,
       path,
       token,
@@ -307,7 +337,10 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       body,
       testMode,
       at: Date.now(),
-    });
+      status: null,
+    };
+    requests.push(logged);
+    c.set("logged", logged);
 
     const fault = takeFault(route);
     if (fault) {
@@ -398,10 +431,12 @@ export function startFake(options: FakeOptions = {}): FakeVertex {
       requests.filter((r) =>
         `${r.method} ${r.path}`.startsWith(route) && (token === undefined || r.token === token)
       ).length,
+    peakConcurrency: (route) => peaks.get(route) ?? 0,
     hugeBytesSent: () => hugeBytes,
     reset: () => {
       requests.length = 0;
       callbacks.length = 0;
+      peaks.clear();
       reports.length = 0;
     },
     shutdown: async () => {
