@@ -323,10 +323,14 @@ for (const { era, connect } of CLIENTS) {
         }>;
       };
       const { resources } = await client.listResources();
-      assert.deepEqual(resources.map((r) => [r.uri, r.mimeType]), [[
-        "ui://vertexsms/send-sms-review.html",
-        "text/html;profile=mcp-app",
-      ]]);
+      // The card, then the skills' SKILL.md files (conformance/skills_test.ts).
+      assert.deepEqual(
+        resources.filter((r) => !r.uri.startsWith("skill://")).map((r) => [
+          r.uri,
+          r.mimeType,
+        ]),
+        [["ui://vertexsms/send-sms-review.html", "text/html;profile=mcp-app"]],
+      );
       const { contents } = await client.readResource({ uri: resources[0]!.uri });
       assert.equal(contents[0]!.mimeType, "text/html;profile=mcp-app");
       assert.match(contents[0]!.text, /ui\/initialize/);

@@ -3,15 +3,20 @@
  * `--cli … --format json`) against the server with a bearer header:
  * `tools/list` (with `--strict`: no schema portability finding at all,
  * neither error nor warning) and one `tools/call`, in the 2025 era (the Inspector's default)
- * and the 2026-07-28 era. The Inspector needs Node ≥ 22, so it runs on Deno.
+ * and the 2026-07-28 era; and its skills check (`skills/list --verify`: each
+ * skill's conformance and every file's digest), both eras. The Inspector
+ * needs Node ≥ 22, so it runs on Deno.
  */
 import assert from "node:assert/strict";
+import { Logger } from "../core/log.ts";
+import { Skills } from "../server/mcp/skills.ts";
+import { SKILL_FILES } from "../server/skill_files.ts";
 import { TOOLS } from "../tools/mod.ts";
 import { DEMO_TOKENS, startHarness } from "../testing/harness.ts";
 import { devProgram } from "../testing/process.ts";
 
-/** Run the Inspector CLI against `mcpUrl` with the demo token; parse its JSON output. */
-async function inspect(mcpUrl: string, home: string, args: string[]) {
+/** Run the Inspector CLI against `mcpUrl` with the demo token; its output and exit code. */
+async function runInspector(mcpUrl: string, home: string, args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: devProgram(
       "@modelcontextprotocol/inspector",
@@ -40,6 +45,12 @@ async function inspect(mcpUrl: string, home: string, args: string[]) {
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, `inspector ${args.join(" ")} exited ${out.code}:\n${stderr}`);
+  return { stdout, stderr };
+}
+
+/** Run the Inspector CLI against `mcpUrl` with the demo token; parse its JSON output. */
+async function inspect(mcpUrl: string, home: string, args: string[]) {
+  const { stdout, stderr } = await runInspector(mcpUrl, home, args);
   const parsed = JSON.parse(stdout) as {
     result: Record<string, unknown>;
     schemaFindings?: { toolName: string; findings: unknown[] }[];
@@ -92,6 +103,42 @@ Deno.test("MCP Inspector CLI: tools/list and tools/call with a bearer header, bo
       assert.ok(result.structuredContent.rates.length > 0, era);
       assert.deepEqual(JSON.parse(result.content[0]!.text), result.structuredContent, era);
       assert.equal(h.fake.count("GET /rates", DEMO_TOKENS.full), 1, `${era}: VertexSMS was asked`);
+    }
+  } finally {
+    await h.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("MCP Inspector CLI: skills/list --verify passes every skill and file, both eras", async () => {
+  const h = startHarness();
+  const home = await Deno.makeTempDir({ prefix: "mcp-inspector-" });
+  const logger = new Logger("error", () => {});
+  const offered = await new Skills(SKILL_FILES, TOOLS.map((t) => t.name), logger).offered();
+  try {
+    for (const era of ["legacy", "modern"]) {
+      const { stdout, stderr } = await runInspector(h.mcpUrl, home, [
+        "--protocol-era",
+        era,
+        "--method",
+        "skills/list",
+        "--verify",
+      ]);
+      // One JSON report per skill, one line each.
+      const reports = stdout.trim().split("\n").map((line) => JSON.parse(line)) as {
+        name: string;
+        ok: boolean;
+        outcome: string;
+        conformance: unknown[];
+        files: { status: string }[];
+      }[];
+      assert.deepEqual(reports.map((r) => r.name), offered, era);
+      for (const report of reports) {
+        assert.ok(report.ok && report.outcome === "verified", `${era}: ${report.name}`);
+        assert.deepEqual(report.conformance, [], `${era}: ${report.name}`);
+        assert.ok(report.files.length >= 2 && report.files.every((f) => f.status === "verified"));
+      }
+      assert.match(stderr, /no conformance errors/, era);
     }
   } finally {
     await h.close();

@@ -19,7 +19,7 @@ const BASELINE = new URL("./official/expected_failures.json", import.meta.url);
 
 Deno.test("official MCP conformance runner: required scenarios pass, failures match the baseline", async () => {
   const baseline = await loadBaseline(BASELINE);
-  const run = await runOfficial("@modelcontextprotocol/conformance", [], baseline);
+  const run = await runOfficial("@modelcontextprotocol/conformance", [[]], baseline);
   try {
     assertBaseline(run, baseline, "official runner");
     const { results } = run;

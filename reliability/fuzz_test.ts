@@ -249,11 +249,23 @@ const METHODS = [
   "tools/list",
   "tools/call",
   "resources/list",
+  "resources/read",
+  "skills/list",
+  "skills/get",
+  "resources/directory/read",
   "prompts/get",
   "logging/setLevel",
   "completion/complete",
   "server/discover",
   "subscriptions/listen",
+];
+
+/** Resource URIs this server serves. */
+const URIS = [
+  "skill://vertexsms/sms-number-checks/SKILL.md",
+  "skill://vertexsms/sms-number-checks",
+  "skill://vertexsms/sms-number-checks/references/hlr-results.md",
+  "ui://vertexsms/send-sms-review.html",
 ];
 
 /** Mostly the well-formed value, sometimes a hostile one: so cases get past the first check. */
@@ -277,6 +289,9 @@ const rpcShaped: fc.Arbitrary<Envelope> = fc.record({
         JSON.stringify(s)
       ),
       arguments: hostileValue,
+      // The resource and skills methods' URIs: a skill, a skill folder, the review card.
+      uri: mostly(fc.constantFrom(...URIS), text).map((s) => JSON.stringify(s)),
+      cursor: hostileValue,
       _meta: mostly(fc.constant(META), hostileValue),
     }, { requiredKeys: ["name", "_meta"] }).map((p) => objectText(Object.entries(p))),
     hostileValue,

@@ -8,12 +8,14 @@
  * - `dispatch.ts`: `tools/call` (context, validation, failures to the envelope);
  * - `confirm_round.ts`: asking the user on 2026-07-28 (`input_required`, `requestState`);
  * - `legacy.ts`, `first_event.ts`: the 2025 transport and its in-band question;
- * - `card.ts`: the MCP Apps review card's resources.
+ * - `resources.ts`: the resources and the skills methods, on a per-request `McpServer`
+ *   holding `card.ts` (the MCP Apps review card) and `skills.ts` (the toolset's skills).
  *
  * 2026-07-28 requests go to the SDK's strict modern handler
  * (`createMcpHandler`, `legacy: "reject"`); 2025-era requests (classified by
  * `era.ts`) to the 2025 leg. Both build one low-level `Server` per request
- * with the handlers its messages name. The SDK carries one fix
+ * with the handlers its messages name (the resource methods bring the
+ * `McpServer` the SDK's skills extension needs). The SDK carries one fix
  * (`sdk_patches.ts`).
  */
 import {
@@ -31,15 +33,18 @@ import type { AnyTool, ToolServices } from "../tools/mod.ts";
 import type { VertexClient } from "../vertex/mod.ts";
 import type { Answers } from "./answers.ts";
 import { isLegacy } from "./era.ts";
-import { cardResources } from "./mcp/card.ts";
+import { cardRegistration } from "./mcp/card.ts";
 import { type ConfirmRound, confirmRound } from "./mcp/confirm_round.ts";
 import { Dispatch } from "./mcp/dispatch.ts";
 import { authInfoOf, type Exchange, exchangeOf, namesMethod } from "./mcp/exchange.ts";
 import { legacyLeg } from "./mcp/legacy.ts";
 import { Listing, listResult, PUBLIC_CACHE } from "./mcp/listing.ts";
+import { RESOURCE_METHODS, ResourceServers } from "./mcp/resources.ts";
+import { Skills, SKILLS_CAPABILITY } from "./mcp/skills.ts";
 import { EXTENSION_ID } from "./review_card.ts";
 import { patchSdk } from "./sdk_patches.ts";
 import type { SessionCodec } from "./session.ts";
+import { SKILL_FILES } from "./skill_files.ts";
 
 export { fieldIssues } from "./mcp/dispatch.ts";
 export type { Exchange, RequestRecord } from "./mcp/exchange.ts";
@@ -84,7 +89,9 @@ const INSTRUCTIONS =
   "VertexSMS tools: send SMS, read SMS rates, register sender IDs, run HLR lookups and read " +
   "mobile-network metadata with the user's VertexSMS token. send_sms, send_sms_batch and " +
   "lookup_hlr cost money: check the price with get_sms_rates and confirm with the user before " +
-  "sending.";
+  "sending. Skills (skills/list, or resources/read of skill://vertexsms/<skill>/SKILL.md) " +
+  "describe the safe way to send a one-time code, text a list, check numbers, register a " +
+  "sender and stay within budget.";
 
 /** Build the `/mcp` endpoint for a fixed set of tools. */
 export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
@@ -109,20 +116,23 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
 
 /**
  * The per-request `Server` (both eras), with only the handlers its request's
- * messages name: the instance serves this request alone.
+ * messages name: the instance serves this request alone. A request naming a
+ * resource or skills method gets the resource server (`resources.ts`), whose
+ * `McpServer` and skills extension bring their resource and skills handlers
+ * together; the tool handlers are added the same way to either.
  */
 function serverFactory(options: McpEndpointOptions) {
   const listing = new Listing(options.tools);
   const dispatch = new Dispatch({ ...options, listing });
-  const card = cardResources(options.services.publicUrl);
   const round = confirmRound(options.secret);
   const serverInfo = { name: options.name, version: options.version, ...options.identity };
   const serverOptions = {
     capabilities: {
       tools: { listChanged: false },
-      // The review card (MCP Apps): one resource, declared as the extension asks.
-      resources: {},
-      extensions: { [EXTENSION_ID]: {} },
+      // The review card and the skills: resources that change only with a deployment.
+      resources: { listChanged: false },
+      // The review card (MCP Apps) and the skills (SEP-2640), declared as the extensions ask.
+      extensions: { [EXTENSION_ID]: {}, ...SKILLS_CAPABILITY },
     },
     instructions: INSTRUCTIONS,
     requestState: { verify: round.verify },
@@ -130,22 +140,21 @@ function serverFactory(options: McpEndpointOptions) {
     // `listing.ts`); the SDK's built-in `server/discover` takes them from here.
     cacheHints: { "server/discover": PUBLIC_CACHE },
   };
-  return ({ authInfo }: { authInfo?: AuthInfo }): Server => {
+  const resources = new ResourceServers({
+    serverInfo,
+    options: serverOptions,
+    card: cardRegistration(options.services.publicUrl),
+    skills: new Skills(SKILL_FILES, options.tools.map((t) => t.name), options.logger),
+  });
+  return async ({ authInfo }: { authInfo?: AuthInfo }): Promise<Server> => {
     const exchange = exchangeOf(authInfo);
-    const server = new Server(serverInfo, serverOptions);
+    const server = RESOURCE_METHODS.some((method) => namesMethod(authInfo, method))
+      ? await resources.server(exchange.toolset)
+      : new Server(serverInfo, serverOptions);
     if (namesMethod(authInfo, "tools/list")) {
       const lists = listing.resultsFor(exchange.toolset?.names);
       const narrowed = exchange.toolset?.narrowed ?? false;
       server.setRequestHandler("tools/list", (_request, ctx) => listResult(lists, ctx, narrowed));
-    }
-    if (namesMethod(authInfo, "resources/list")) {
-      server.setRequestHandler("resources/list", (_request, ctx) => card.list(ctx));
-    }
-    if (namesMethod(authInfo, "resources/read")) {
-      server.setRequestHandler(
-        "resources/read",
-        (request, ctx) => card.read(request.params.uri, ctx),
-      );
     }
     if (namesMethod(authInfo, "tools/call")) {
       const confirm = (ctx: ServerContext) => confirmOf(ctx, exchange, round);

@@ -52,9 +52,12 @@ export async function loadBaseline(url: URL): Promise<Baseline> {
   return baseline;
 }
 
-/** The runner's YAML baseline for the server side. */
+/** The runner's YAML baseline for the server side (an empty list when nothing may fail). */
 export function baselineYaml(baseline: Baseline): string {
-  return `server:\n${Object.keys(baseline.expected_failures).map((s) => `  - ${s}\n`).join("")}`;
+  const entries = Object.keys(baseline.expected_failures);
+  return entries.length === 0
+    ? "server: []\n"
+    : `server:\n${entries.map((s) => `  - ${s}\n`).join("")}`;
 }
 
 /** A failing check, as the runner's baseline counts them. */
@@ -132,10 +135,14 @@ export interface Run {
   close(): Promise<void>;
 }
 
-/** Run one runner pinned in `dev.json` in server mode against a fresh server behind the proxy. */
+/**
+ * Run one runner pinned in `dev.json` in server mode against a fresh server
+ * behind the proxy: once per argument list of `runs` (each its own process,
+ * one after the other, against the same server), with their results merged.
+ */
 export async function runOfficial(
   program: keyof typeof devConfig.imports,
-  args: string[],
+  runs: string[][],
   baseline: Baseline,
 ): Promise<Run> {
   const dir = await Deno.makeTempDir({ prefix: "mcp-conformance-" });
@@ -152,39 +159,22 @@ export async function runOfficial(
   };
   try {
     const started = performance.now();
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: devProgram(
-        program,
-        "server",
-        "--url",
-        `${proxy.url}/mcp`,
-        ...args,
-        "--expected-failures",
-        yaml,
-        "--output-dir",
-        `${dir}/results`,
-      ),
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-      // Bounded: the first run on a clean machine also downloads the runner.
-      signal: AbortSignal.timeout(240_000),
-    }).output();
-    const stdout = new TextDecoder().decode(run.stdout);
     const results = new Map<string, Check[]>();
-    const written = await Deno.stat(`${dir}/results`).then(() => true, () => false);
-    for await (const entry of written ? Deno.readDir(`${dir}/results`) : []) {
-      const scenario = RESULT_DIR.exec(entry.name)?.[1];
-      if (!entry.isDirectory || !scenario) continue;
-      const checks = JSON.parse(
-        await Deno.readTextFile(`${dir}/results/${entry.name}/checks.json`),
-      );
-      results.set(scenario, checks);
+    let code = 0;
+    let stdout = "";
+    for (const [i, args] of runs.entries()) {
+      const out = `${dir}/results-${i}`;
+      const run = await runOnce(program, [`${proxy.url}/mcp`, ...args], yaml, out);
+      code ||= run.code;
+      stdout += run.stdout;
+      for (const [scenario, checks] of await readResults(out)) {
+        assert.ok(!results.has(scenario), `${scenario} ran once`);
+        results.set(scenario, checks);
+      }
     }
-    if (!written) console.error(new TextDecoder().decode(run.stderr));
     return {
       results,
-      code: run.code,
+      code,
       stdout,
       summary: stdout.slice(stdout.indexOf("=== SUMMARY ===")),
       seconds: ((performance.now() - started) / 1000).toFixed(1),
@@ -196,4 +186,50 @@ export async function runOfficial(
     await close();
     throw error;
   }
+}
+
+/** One runner process: `--url` and `args`, the baseline, results written to `out`. */
+async function runOnce(
+  program: keyof typeof devConfig.imports,
+  [url, ...args]: string[],
+  yaml: string,
+  out: string,
+): Promise<{ code: number; stdout: string }> {
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: devProgram(
+      program,
+      "server",
+      "--url",
+      url!,
+      ...args,
+      "--expected-failures",
+      yaml,
+      "--output-dir",
+      out,
+    ),
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    // Bounded: the first run on a clean machine also downloads the runner.
+    signal: AbortSignal.timeout(240_000),
+  }).output();
+  const written = await Deno.stat(out).then(() => true, () => false);
+  if (!written) console.error(new TextDecoder().decode(run.stderr));
+  return { code: run.code, stdout: new TextDecoder().decode(run.stdout) };
+}
+
+/**
+ * The checks of each scenario the runner wrote to `dir` (none when it wrote
+ * nothing; a scenario it skipped as not applicable has a folder but no checks).
+ */
+async function readResults(dir: string): Promise<Map<string, Check[]>> {
+  const results = new Map<string, Check[]>();
+  const written = await Deno.stat(dir).then(() => true, () => false);
+  for await (const entry of written ? Deno.readDir(dir) : []) {
+    const scenario = RESULT_DIR.exec(entry.name)?.[1];
+    if (!entry.isDirectory || !scenario) continue;
+    const text = await Deno.readTextFile(`${dir}/${entry.name}/checks.json`).catch(() => null);
+    if (text !== null) results.set(scenario, JSON.parse(text));
+  }
+  return results;
 }

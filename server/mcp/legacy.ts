@@ -31,7 +31,7 @@ import { firstEventDecides } from "./first_event.ts";
 /** What the 2025-era leg needs besides the per-request server. */
 export interface LegacyOptions {
   /** The per-request `Server`, with the handlers the request's messages name. */
-  factory: (context: { authInfo?: AuthInfo }) => Server;
+  factory: (context: { authInfo?: AuthInfo }) => Promise<Server>;
   /** Self-contained session ids for 2025-era clients that can be asked. */
   sessions: SessionCodec;
   /** Hand-over of 2025-era answers between instances. */
@@ -46,7 +46,7 @@ export type LegacyLeg = (request: Request, body: unknown, authInfo: AuthInfo) =>
 export function legacyLeg(options: LegacyOptions): LegacyLeg {
   return async (request, body, authInfo) => {
     const exchange = exchangeOf(authInfo);
-    const server = options.factory({ authInfo });
+    const server = await options.factory({ authInfo });
     // A client that declares form elicitation gets a self-contained session id at initialize:
     // only then can a later call ask it something.
     const init = initializeParams(body);
