@@ -13,7 +13,9 @@
  *    `ui/open-link`): Chromium clicks the card's "Open the approval page",
  *    approves on that page, and the card's waiting call sends, once;
  * 3. the same card for a `send_sms_batch`: it shows the count, the countries
- *    and every number, and one approval sends once per recipient.
+ *    and every number, and one approval sends once per recipient;
+ * 4. a batch with a number on the opt-out list: the card and the page say it
+ *    will not be sent, and the approval sends to the others only.
  *
  * Screenshots of the page and the card go to `SCREENSHOT_DIR` (default: a
  * temp directory); the README shows them. Exits 0 on success, 1 on failure.
@@ -231,6 +233,23 @@ async function run(shots: string): Promise<void> {
     await frame.getByText("Sent to 3 of 3 recipients.").waitFor();
     assert.equal(fake.count("POST /sms"), 5);
     console.log("review card: a batch approved on its one page, sent once per recipient");
+
+    // 4. A recipient on the opt-out list: named as not sent, and not sent.
+    await callTool(mcpUrl, { action: "add", numbers: ["+37069500002"] }, "manage_opt_outs");
+    const consentArgs = { ...batchArgs, message: "The office opens at ten tomorrow." };
+    shown = { args: consentArgs, result: await callTool(mcpUrl, consentArgs, "send_sms_batch") };
+    toOpen = new Promise<string>((resolve) => opened = resolve);
+    await page.goto(hostUrl);
+    await frame.getByText("Not sent (consent): +37069500002 (opted out)").waitFor();
+    await frame.getByText("2 recipients (LT 1, DE 1)", { exact: false }).waitFor();
+    await frame.getByRole("button", { name: "Open the approval page" }).click();
+    const consentPage = await browser.browser.newPage();
+    await consentPage.goto(await toOpen);
+    await consentPage.getByText("1: +37069500002 (opted out)").waitFor();
+    await consentPage.getByRole("button", { name: "Approve and send" }).click();
+    await frame.getByText("Sent to 2 of 3 recipients, 1 not sent (consent).").waitFor();
+    assert.equal(fake.count("POST /sms"), 7, "the opted-out number got nothing");
+    console.log("review card: a batch with an opted-out number named it and sent to the others");
   } finally {
     await browser?.close();
     await host?.shutdown();

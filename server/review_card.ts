@@ -140,7 +140,8 @@ function quote(s) {
     : "unknown";
   if (s.countries && args && isBatch(args)) {
     const where = s.countries.map((c) => visibleLine(c.country || "unknown") + " " + c.recipients).join(", ");
-    $("to").textContent = args.to.length + " recipients (" + where + "): " + args.to.map(visibleLine).join(", ");
+    const to = args.to.filter((n) => !refused.some((r) => r.to === n));
+    $("to").textContent = to.length + " recipients (" + where + "): " + to.map(visibleLine).join(", ");
   }
 }
 async function send() {
