@@ -191,8 +191,11 @@ for (const { era, connect } of CLIENTS) {
       assert.equal(refused.error.outcome_unknown, false);
       assert.equal(sends(h), 2);
       assert.ok(!sentTo(h).includes(OPTED));
-      // Only opted-out recipients: nothing is sent, and nothing asked.
+      // Only opted-out recipients: nothing is sent, priced or asked.
+      h.server.app.rates.clear();
+      const rates = h.fake.count("GET /rates");
       const none = (await batch(c, { to: [OPTED] })).structuredContent;
+      assert.equal(h.fake.count("GET /rates"), rates, "not priced");
       assert.equal(none.status, "not_sent");
       assert.deepEqual(none.results.map((r: Result) => r.error.reason), ["opted_out"]);
       assert.equal(sends(h), 2);

@@ -496,9 +496,13 @@ export const sendSmsBatch = defineTool({
       },
       send: (index) => sendOne(ctx, prepared, dlrUrl, index),
       sent: (batchId, sent) => recordSent(ctx, prepared, quote, batchId, sent),
-      // The messages are out: a price that cannot be read now leaves the estimate unknown.
-      result: async (batchId, outcomes) =>
-        result(prepared, await quote().then((q) => q.recipients, () => null), batchId, outcomes),
+      // The messages are out: a price that cannot be read now leaves the estimate unknown (and
+      // a batch the consent guards refused whole is not priced at all).
+      result: async (batchId, outcomes) => {
+        const sent = outcomes.some((o) => o.status === "sent");
+        const quotes = sent ? await quote().then((q) => q.recipients, () => null) : null;
+        return result(prepared, quotes, batchId, outcomes);
+      },
     });
   },
 });
