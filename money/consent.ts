@@ -57,6 +57,7 @@ export class Consent implements ConsentGuards {
   readonly #quiet: QuietHours | null;
   readonly #now: () => number;
   readonly #backend: string;
+  readonly #owners = new WeakMap<GuardContext["principal"], Promise<string>>();
 
   constructor(options: ConsentOptions) {
     this.#now = options.now ?? Date.now;
@@ -73,11 +74,20 @@ export class Consent implements ConsentGuards {
     return await (await this.keys.keyring()).owner(token);
   }
 
-  /** The owner of the caller's consent state (its lasting hash, or one made from its principal). */
-  async #owner(ctx: GuardContext): Promise<string> {
+  /**
+   * The owner of the caller's consent state: its lasting hash, or one made
+   * from its principal (once per call: a send asks twice).
+   */
+  #owner(ctx: GuardContext): Promise<string> {
     const lasting = ctx.principal.lasting;
-    if (lasting) return await lasting();
-    return await (await this.keys.keyring()).owner(`principal:${await ctx.principal()}`);
+    if (lasting) return lasting();
+    let owner = this.#owners.get(ctx.principal);
+    if (!owner) {
+      owner = (async () =>
+        await (await this.keys.keyring()).owner(`principal:${await ctx.principal()}`))();
+      this.#owners.set(ctx.principal, owner);
+    }
+    return owner;
   }
 
   async check(

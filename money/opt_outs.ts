@@ -35,6 +35,8 @@ export const OPT_OUT_BOUND = 100_000;
 export const OPT_OUT_PAGE = 1000;
 /** Numbers one commit changes at most (two or three writes each; Deno KV allows 1000). */
 const CHUNK = 200;
+/** Number hashes remembered in this process. */
+const HASHES_KEPT = 10_000;
 /** Commits a change tries before it gives up (each conflict means another change landed). */
 const ATTEMPTS = 40;
 
@@ -61,6 +63,8 @@ export function optOutStore(shared: Store): Store {
 
 /** The opt-out lists of one server (all instances sharing its store and consent key). */
 export class OptOutLists {
+  readonly #hashes = new Map<string, string>();
+
   constructor(
     private readonly store: Store,
     private readonly keys: () => Promise<ConsentKeyring>,
@@ -102,10 +106,17 @@ export class OptOutLists {
     return { numbers, next: to < n ? to : null };
   }
 
-  /** The keyed hashes of some numbers. */
+  /** The keyed hashes of some numbers (the latest few thousand remembered: a send asks twice). */
   async hashes(numbers: readonly string[]): Promise<string[]> {
     const { number } = await this.keys();
-    return await Promise.all(numbers.map(number));
+    return await Promise.all(numbers.map(async (n) => {
+      const known = this.#hashes.get(n);
+      if (known !== undefined) return known;
+      const hash = await number(n);
+      if (this.#hashes.size >= HASHES_KEPT) this.#hashes.clear();
+      this.#hashes.set(n, hash);
+      return hash;
+    }));
   }
 
   async #chunked(
