@@ -8,8 +8,9 @@
  * It gives the place back as soon as VertexSMS accepts the token (which is
  * then vouched for, {@link VouchedTokens}), or when the request ends without
  * asking VertexSMS. Of concurrent requests with one unknown token from one
- * address, the first asks alone and the others wait for its verdict, so a
- * real token's burst costs one place, not one per request.
+ * address, the first asks alone and the others wait for its verdict (or, if
+ * it ended without asking, the next one asks alone), so a real token's burst
+ * costs one place, not one per request.
  */
 import type { FixedWindowLimiter } from "./rate_limit.ts";
 
@@ -58,8 +59,11 @@ export interface Admitted {
 
 /** The per-address admission of requests with tokens (see the module). */
 export class TokenAdmission {
-  /** The request asking VertexSMS first, per address and token: settled once it has a verdict. */
-  readonly #asking = new Map<string, Promise<void>>();
+  /**
+   * The request asking VertexSMS first, per address and token: settled with
+   * its verdict, or with none when it ended without asking.
+   */
+  readonly #asking = new Map<string, Promise<TokenVerdict | undefined>>();
 
   constructor(
     readonly rejected: FixedWindowLimiter,
@@ -69,20 +73,24 @@ export class TokenAdmission {
   /** Admit a request with this token (its keyed hash) from `ip`, or say when to try again. */
   async admit(ip: string, principal: string): Promise<Admitted | { retryAfterSeconds: number }> {
     const key = `${ip}\u0000${principal}`;
-    const first = this.#asking.get(key);
-    if (first && !this.vouched.has(principal)) await first;
+    // A first request that ended without asking VertexSMS (a tool that never calls it) hands
+    // the asking on to the next one, so a burst still costs one place until a verdict.
+    for (let first = this.#asking.get(key); first && !this.vouched.has(principal);) {
+      if (await first !== undefined) break;
+      first = this.#asking.get(key);
+    }
     const place = this.vouched.has(principal) ? undefined : this.rejected.take(ip);
     if (place && !place.ok) return place;
-    let settle: (() => void) | undefined;
+    let settle: ((verdict: TokenVerdict | undefined) => void) | undefined;
     if (place && !this.#asking.has(key)) {
       this.#asking.set(key, new Promise((resolve) => settle = resolve));
     }
     // Holding a place that may yet be given back; settled once judged or ended.
     let holding = place !== undefined;
-    const settled = () => {
+    const settled = (verdict?: TokenVerdict) => {
       holding = false;
       if (settle) this.#asking.delete(key);
-      settle?.();
+      settle?.(verdict);
       settle = undefined;
     };
     let last: TokenVerdict | undefined;
@@ -97,7 +105,7 @@ export class TokenAdmission {
           // A vouched token (or one already given back) that VertexSMS rejects now.
           this.rejected.hit(ip);
         }
-        settled();
+        settled(verdict);
       },
       ended: () => {
         if (holding) place?.giveBack();

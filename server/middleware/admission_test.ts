@@ -51,3 +51,20 @@ Deno.test("admission: concurrent requests with one unknown token wait for the fi
   const outcomes = await Promise.all(after);
   assert.equal(outcomes.filter((a) => "judged" in a).length, 1, "one place left of two");
 });
+
+Deno.test("admission: a first request that never asks VertexSMS hands the asking on to the next", async () => {
+  const admission = new TokenAdmission(new FixedWindowLimiter(2, 60_000), new VouchedTokens());
+  // A burst whose first call reads this server's own state (manage_opt_outs, get_sms_usage).
+  const first = admitted(await admission.admit("ip", "burst"));
+  const waiting = Array.from({ length: 30 }, () => admission.admit("ip", "burst"));
+  await new Promise((r) => setTimeout(r, 10));
+  first.ended();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(admission.asking, 1, "one of the waiting asks alone; the others still wait");
+  // Another address's request still finds its own place.
+  admitted(await admission.admit("other", "x")).ended();
+  const second = await Promise.race(waiting);
+  admitted(second).judged("accepted");
+  const rest = await Promise.all(waiting);
+  assert.ok(rest.every((a) => "judged" in a), "all 30 admitted: the burst cost one place");
+});
