@@ -148,6 +148,31 @@ for (const { era, connect } of CLIENTS) {
     });
   }
 
+  Deno.test(`${era}: get_sms_usage without a spend cap: today's spend from the sends' estimates`, async () => {
+    const h = startHarness();
+    const c = await connect(h.mcpUrl, TOKEN);
+    try {
+      const one = await call(c, "send_sms", { to: "+37069912345", ...TEXT });
+      const batch = await call(c, "send_sms_batch", {
+        to: ["+37069912346", "+37069912347"],
+        ...TEXT,
+      });
+      const usage = await call(c, "get_sms_usage", {});
+      // €0.050 per part at the highest LT rate: one SMS and a batch of two, one part each.
+      assert.equal(batch.estimated_cost_eur, "0.10");
+      assert.deepEqual(
+        [usage.today.sends, usage.today.spent_eur, usage.today.cap_eur, usage.today.remaining_eur],
+        [3, "0.15", null, null],
+      );
+      assert.deepEqual(usage.recent.map((r: Result) => r.cost_eur), ["0.05", "0.05", "0.05"]);
+      assert.equal(usage.recent[2].message_id, one.message_id);
+      assert.equal(h.fake.count("POST /sms"), 3);
+    } finally {
+      await c.close();
+      await h.close();
+    }
+  });
+
   Deno.test(`${era}: get_sms_usage under a spend cap: the cap's own count, its window, the limits`, async () => {
     const h = startHarness({ env: { SMS_DAILY_SPEND_CAP_EUR: "1", SMS_SENDS_PER_MINUTE: "5" } });
     const c = await connect(h.mcpUrl, TOKEN);
@@ -226,7 +251,8 @@ for (
       }
       const results = await settled(c, ids);
       assert.deepEqual(results.map((r) => r.status), [status, status]);
-      assert.deepEqual(h.fake.requests.map((r) => r.testMode), [wire, wire]);
+      const sends = h.fake.requests.filter((r) => r.path === "/sms");
+      assert.deepEqual(sends.map((r) => r.testMode), [wire, wire]);
       assert.equal((await call(c, "get_sms_usage", {})).test_mode, true);
     } finally {
       await c.close();

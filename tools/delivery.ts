@@ -128,7 +128,7 @@ const UsageOutput = z.object({
     parts: z.number().int(),
     spent_eur: z.string().describe(
       "with a spend cap, the estimated spend the cap counted in its current 24-hour window; " +
-        "without one, the estimates known for today's sends (sends are priced only under a cap)",
+        "without one, the estimates of today's sends (a send this token may not price counts 0)",
     ),
     cap_eur: z.string().nullable().describe("the spend cap per 24 hours, or null: no cap"),
     remaining_eur: z.string().nullable().describe("what the cap still allows today, or null"),

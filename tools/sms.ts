@@ -223,14 +223,16 @@ export const sendSms = defineTool({
           encoding,
           ...marked,
         };
+        // The estimate the spend cap counted, else one priced now (best effort, from the rates
+        // cache) so that get_sms_usage can say what was spent; corrected to the billed parts.
+        const estimate = counted ?? await quote().catch(() => undefined);
         await ledger.record(principal, [{
           messageId: sent.message_id,
           destination: sent.destination,
           parts: sent.parts,
-          // As the spend cap counts it: corrected to the parts VertexSMS billed.
-          costMicros: counted?.costMicros == null
+          costMicros: estimate?.costMicros == null
             ? null
-            : Math.ceil((counted.costMicros / parts) * sent.parts),
+            : Math.ceil((estimate.costMicros / parts) * sent.parts),
           batchId: null,
           status: sent.status,
         }]);

@@ -255,11 +255,13 @@ function statusOf(outcomes: readonly RecipientOutcome[], scheduled: boolean) {
 async function recordSent(
   ctx: ToolContext,
   { args, parts }: Prepared,
-  counted: BatchQuote | undefined,
+  quote: () => Promise<BatchQuote>,
   batchId: string,
   sent: readonly BatchSent[],
 ): Promise<void> {
   const status = args.scheduled ? "scheduled" as const : "sent" as const;
+  // The estimate the guards counted, else priced now (best effort; the result prices it anyway).
+  const counted = await quote().catch(() => undefined);
   await ctx.services.ledger.record(
     await ctx.principal(),
     sent.map(({ index, messageId, parts: billed }) => {
@@ -405,13 +407,10 @@ export const sendSmsBatch = defineTool({
     if (prepared.dryRun) return await dryRun(ctx, prepared);
     const { args, guards, parts, encoding, simulate, marked } = prepared;
     const n = args.to.length;
-    /** The estimate, once the guards (or the result) asked for it; the ledger keeps its costs. */
-    let counted: BatchQuote | undefined;
-    const quote = memo(async (): Promise<BatchQuote> =>
-      counted = {
-        recipients: await Promise.all(args.to.map((to) => quoteSms(ctx, { to, parts }))),
-      }
-    );
+    /** The estimate, priced once: for the guards, the ledger and the result. */
+    const quote = memo(async (): Promise<BatchQuote> => ({
+      recipients: await Promise.all(args.to.map((to) => quoteSms(ctx, { to, parts }))),
+    }));
     const dlrUrl = memo(async () => await ctx.services.ledger.dlrUrl(await ctx.principal()));
     return await ctx.services.money.sendBatch<Out>(ctx, {
       tool: "send_sms_batch",
@@ -442,7 +441,7 @@ export const sendSmsBatch = defineTool({
         ...marked,
       }),
       send: (index) => sendOne(ctx, prepared, dlrUrl, index),
-      sent: (batchId, sent) => recordSent(ctx, prepared, counted, batchId, sent),
+      sent: (batchId, sent) => recordSent(ctx, prepared, quote, batchId, sent),
       // The messages are out: a price that cannot be read now leaves the estimate unknown.
       result: async (batchId, outcomes) =>
         result(prepared, await quote().then((q) => q.recipients, () => null), batchId, outcomes),
