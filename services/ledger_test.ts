@@ -20,7 +20,8 @@ import {
 } from "../state/mod.ts";
 import { redisTest, startRedis } from "../testing/redis.ts";
 import type { DeliveryReport } from "../vertex/mod.ts";
-import { Ledger, type LedgerOptions, ledgerStore, type SentMessage } from "./ledger.ts";
+import { Ledger, type LedgerOptions, type SentMessage } from "./ledger.ts";
+import { ledgerStore } from "./ledger_records.ts";
 
 const SECRET = new TextEncoder().encode("ledger-test-secret-of-at-least-32-bytes!");
 const DAY = 86_400_000;
