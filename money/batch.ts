@@ -14,8 +14,8 @@
  *    left, gets its own outcome and the others go on; VertexSMS rejecting the
  *    token (or the caller going away) stops the batch: no further sends;
  * 4. definite refusals give back what they counted, sent messages correct
- *    the spend to the parts VertexSMS billed, and the sent messages are
- *    handed over once (the ledger).
+ *    the spend to the parts VertexSMS billed; each sent message is handed
+ *    over (the ledger) the moment VertexSMS accepted it.
  *
  * A batch that stopped early throws {@link Stopped} with its progress (each
  * recipient's outcome, `null` for those never sent), which the idempotency
@@ -28,7 +28,7 @@ import { base64url, randomBytes } from "../core/keys.ts";
 import { Stopped } from "./idempotency.ts";
 import { costsForCap, type Lease, type Limits } from "./limits.ts";
 import { asUnknownOutcome, definitelyNotBilled, tokenRejected } from "./outcome.ts";
-import type { BatchCall, BatchQuote, BatchSent, GuardContext, RecipientOutcome } from "./types.ts";
+import type { BatchCall, BatchQuote, GuardContext, RecipientOutcome } from "./types.ts";
 
 /** Sends of one batch in flight at most. */
 export const BATCH_IN_FLIGHT = 5;
@@ -107,7 +107,6 @@ export async function runBatch<T>(
     throw thrown;
   }
 
-  const sent: BatchSent[] = [];
   const refunds: Lease[] = [];
   const unsent: number[] = [];
   const corrections: { lease: Lease; billedMicros: number }[] = [];
@@ -123,7 +122,8 @@ export async function runBatch<T>(
       const { messageId, billedParts } = await call.send(i);
       const parts = billedParts ?? call.parts;
       outcomes[i] = { status: "sent", messageId, parts };
-      sent.push({ index: i, messageId, parts });
+      // Handed over at once: its delivery report may follow within milliseconds.
+      await call.sent?.(batchId, { index: i, messageId, parts }).catch(() => {});
       const cost = costs[j];
       if (cost != null && billedParts !== null && billedParts !== call.parts) {
         corrections.push({
@@ -149,7 +149,6 @@ export async function runBatch<T>(
   await limits.refund(...refunds).catch(() => {});
   await giveBack(...unsent).catch(() => {});
   await limits.reconcile(...corrections).catch(() => {});
-  if (sent.length > 0) await call.sent?.(batchId, sent).catch(() => {});
 
   const open = outcomes.filter((o) => o === null).length;
   if (open === 0) return await call.result(batchId, outcomes as RecipientOutcome[]);

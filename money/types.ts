@@ -191,11 +191,10 @@ export interface BatchCall<T> extends ConfirmableCall<T, BatchQuote> {
   /** Send the message to recipient `index`: its id, and the parts VertexSMS billed when it said. */
   send: (index: number) => Promise<{ messageId: string; billedParts: number | null }>;
   /**
-   * The messages one run sent, handed over once when the run ends (finished
-   * or stopped), before its outcome is recorded. A failure here is ignored:
-   * they were sent.
+   * A message VertexSMS accepted, handed over at once (its delivery report
+   * may follow within milliseconds). A failure here is ignored: it was sent.
    */
-  sent?: (batchId: string, sent: readonly BatchSent[]) => Promise<void>;
+  sent?: (batchId: string, sent: BatchSent) => Promise<void>;
   /**
    * The result, from the batch id and every recipient's outcome (input
    * order). It must not fail: the messages are sent.

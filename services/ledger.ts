@@ -47,6 +47,8 @@ export interface SentMessage {
 
 /** The ledger as the tools see it. */
 export interface MessageLedger {
+  /** Whether messages are recorded at all (`SMS_LEDGER_DAYS` above 0). */
+  readonly enabled: boolean;
   /** "enabled" when sends carry a dlrUrl; "unavailable" otherwise. */
   readonly deliveryReports: "enabled" | "unavailable";
   /** The dlrUrl to send with this caller's messages, or undefined when reports are unavailable. */

@@ -18,6 +18,7 @@
  */
 import type { CountryCode } from "libphonenumber-js/min";
 import { ServiceError } from "../core/errors.ts";
+import { asServiceError } from "../core/errors.ts";
 import { eurToMicros, formatEur } from "../core/eur.ts";
 import { memo } from "../core/keys.ts";
 import type { SmsQuote } from "../money/mod.ts";
@@ -109,4 +110,25 @@ export async function unpricedQuote(sms: { to: string; correctBy?: string }): Pr
 /** The destination country when there is exactly one candidate, else null. */
 function soleCountry(countries: readonly string[]): string | null {
   return countries.length === 1 ? countries[0]! : null;
+}
+
+/**
+ * The estimate a sent message's ledger entry keeps (`get_sms_usage` sums them), priced before
+ * the send so that the entry can be written the moment VertexSMS accepts the message: its
+ * delivery report may follow within milliseconds. Best effort: a token that may not read rates,
+ * or rates that cannot be read, leave it unknown; a token VertexSMS rejects fails the call here,
+ * before anything is sent (so a made-up token still reaches VertexSMS once per call).
+ */
+export async function ledgerEstimate<Q>(
+  ctx: ToolContext,
+  quote: () => Promise<Q>,
+): Promise<Q | undefined> {
+  if (!ctx.services.ledger.enabled) return undefined;
+  try {
+    return await quote();
+  } catch (thrown) {
+    const error = asServiceError(thrown);
+    if (error.code === "AUTH_INVALID" && error.facts.requiredScope === undefined) throw error;
+    return undefined;
+  }
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { quoteLine } from "../core/confine.ts";
 import type { SmsQuote } from "../money/mod.ts";
 import { defineTool } from "./define.ts";
-import { consentNumber, quoteSms } from "./pricing.ts";
+import { consentNumber, ledgerEstimate, quoteSms } from "./pricing.ts";
 import {
   approvalNote,
   approvalRequiredResult,
@@ -214,6 +214,8 @@ export const sendSms = defineTool({
       run: async () => {
         const principal = await ctx.principal();
         const ledger = ctx.services.ledger;
+        // The estimate the spend cap counted, else one for the ledger, priced before the send.
+        const estimate = counted ?? await ledgerEstimate(ctx, quote);
         const accepted = await ctx.vertex.sendSms({
           to: upstreamDigits(args.to),
           from: args.from,
@@ -235,9 +237,6 @@ export const sendSms = defineTool({
           encoding,
           ...marked,
         };
-        // The estimate the spend cap counted, else one priced now (best effort, from the rates
-        // cache) so that get_sms_usage can say what was spent; corrected to the billed parts.
-        const estimate = counted ?? await quote().catch(() => undefined);
         await ledger.record(principal, [{
           messageId: sent.message_id,
           destination: sent.destination,

@@ -19,7 +19,7 @@ import type {
 } from "../money/mod.ts";
 import type { ToolContext } from "./context.ts";
 import { defineTool } from "./define.ts";
-import { quoteSms } from "./pricing.ts";
+import { ledgerEstimate, quoteSms } from "./pricing.ts";
 import { e164, upstreamDigits } from "./schemas.ts";
 import {
   approvalNote,
@@ -291,27 +291,19 @@ function statusOf(outcomes: readonly RecipientOutcome[], scheduled: boolean) {
 async function recordSent(
   ctx: ToolContext,
   { args, parts }: Prepared,
-  quote: () => Promise<BatchQuote>,
+  estimate: () => Promise<BatchQuote | undefined>,
   batchId: string,
-  sent: readonly BatchSent[],
+  { index, messageId, parts: billed }: BatchSent,
 ): Promise<void> {
-  const status = args.scheduled ? "scheduled" as const : "sent" as const;
-  // The estimate the guards counted, else priced now (best effort; the result prices it anyway).
-  const counted = await quote().catch(() => undefined);
-  await ctx.services.ledger.record(
-    await ctx.principal(),
-    sent.map(({ index, messageId, parts: billed }) => {
-      const cost = counted?.recipients[index]?.costMicros ?? null;
-      return {
-        messageId,
-        destination: args.to[index]!,
-        parts: billed,
-        costMicros: cost === null ? null : Math.ceil((cost / parts) * billed),
-        batchId,
-        status,
-      };
-    }),
-  );
+  const cost = (await estimate())?.recipients[index]?.costMicros ?? null;
+  await ctx.services.ledger.record(await ctx.principal(), [{
+    messageId,
+    destination: args.to[index]!,
+    parts: billed,
+    costMicros: cost === null ? null : Math.ceil((cost / parts) * billed),
+    batchId,
+    status: args.scheduled ? "scheduled" : "sent",
+  }]);
 }
 
 /** What a batch's pieces share: its arguments, encoding, parts and test mode. */
@@ -410,8 +402,10 @@ async function sendOne(
   ctx: ToolContext,
   { args, simulate }: Prepared,
   dlrUrl: () => Promise<string | undefined>,
+  estimate: () => Promise<unknown>,
   index: number,
 ) {
+  await estimate(); // priced before the first send, so each message is recorded at once
   const accepted = await ctx.vertex.sendSms({
     to: upstreamDigits(args.to[index]!),
     from: args.from,
@@ -461,6 +455,8 @@ export const sendSmsBatch = defineTool({
       recipients: await Promise.all(args.to.map((to) => quoteSms(ctx, { to, parts }))),
     }));
     const dlrUrl = memo(async () => await ctx.services.ledger.dlrUrl(await ctx.principal()));
+    /** The ledger's estimate (the guards' own when they priced the batch). */
+    const estimate = memo(() => ledgerEstimate(ctx, quote));
     return await ctx.services.money.sendBatch<Out>(ctx, {
       tool: "send_sms_batch",
       args,
@@ -494,8 +490,8 @@ export const sendSmsBatch = defineTool({
           ...marked,
         };
       },
-      send: (index) => sendOne(ctx, prepared, dlrUrl, index),
-      sent: (batchId, sent) => recordSent(ctx, prepared, quote, batchId, sent),
+      send: (index) => sendOne(ctx, prepared, dlrUrl, estimate, index),
+      sent: (batchId, sent) => recordSent(ctx, prepared, estimate, batchId, sent),
       // The messages are out: a price that cannot be read now leaves the estimate unknown (and
       // a batch the consent guards refused whole is not priced at all).
       result: async (batchId, outcomes) => {
