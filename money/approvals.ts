@@ -27,7 +27,7 @@ import {
   type SecretSource,
 } from "../core/keys.ts";
 import { aesKey, seal, unseal } from "../core/seal.ts";
-import { type Expiring, type Store, StoreFullError } from "../state/mod.ts";
+import { type Expiring, type Store, type StoreEntry, StoreFullError } from "../state/mod.ts";
 import { storeFull } from "./outcome.ts";
 
 /** How long an approval may be decided and used. */
@@ -182,16 +182,7 @@ export class Approvals {
       if (!record || record.value.b !== binding || this.#state(record.value) !== "approved") {
         return false;
       }
-      const value: ApprovalRecord = { ...record.value, s: "used" };
-      if (
-        await this.#store.commit({
-          checks: [record.entry],
-          sets: [{ key: record.entry.key, value }],
-          deletes: [],
-        })
-      ) {
-        return true;
-      }
+      if (await this.#move(record, "used")) return true;
     }
     return false;
   }
@@ -232,16 +223,7 @@ export class Approvals {
       if (!record) return "unknown";
       if (this.#state(record.value) !== "pending") return "stale";
       const s = action === "approve" ? "approved" : "declined";
-      const value: ApprovalRecord = { ...record.value, s };
-      if (
-        await this.#store.commit({
-          checks: [record.entry],
-          sets: [{ key: record.entry.key, value }],
-          deletes: [],
-        })
-      ) {
-        return s;
-      }
+      if (await this.#move(record, s)) return s;
     }
     throw new ServiceError("INTERNAL_ERROR", "The approval could not be recorded; try again.");
   }
@@ -271,6 +253,19 @@ export class Approvals {
    */
   async #keyOf(id: string) {
     return ["approval", base64url(await hmac(await this.#idKey(), `approval-id:${id}`))] as const;
+  }
+
+  /** Move an approval to state `s`, unless its record changed since it was read. */
+  async #move(
+    record: { entry: StoreEntry<ApprovalRecord>; value: ApprovalRecord },
+    s: ApprovalRecord["s"],
+  ): Promise<boolean> {
+    const value: ApprovalRecord = { ...record.value, s };
+    return await this.#store.commit({
+      checks: [record.entry],
+      sets: [{ key: record.entry.key, value }],
+      deletes: [],
+    });
   }
 
   async #read(id: string) {

@@ -22,22 +22,18 @@
  * record keeps: a retry with the same key sends only the rest.
  */
 import { asServiceError, ServiceError } from "../core/errors.ts";
+import { base64url, randomBytes } from "../core/keys.ts";
+import type { Authorized } from "./authorize.ts";
 import type { Consent } from "./consent.ts";
 import type { RecipientLease } from "./recipient_windows.ts";
-import { base64url, randomBytes } from "../core/keys.ts";
-import { Stopped } from "./idempotency.ts";
-import { costsForCap, type Lease, type Limits } from "./limits.ts";
+import { Stopped } from "./idempotency_records.ts";
+import type { Lease } from "./limit_windows.ts";
+import { billedCost, costsForCap, type Limits } from "./limits.ts";
 import { asUnknownOutcome, definitelyNotBilled, tokenRejected } from "./outcome.ts";
 import type { BatchCall, BatchQuote, GuardContext, RecipientOutcome } from "./types.ts";
 
 /** Sends of one batch in flight at most. */
 export const BATCH_IN_FLIGHT = 5;
-
-/** A call the guards let go ahead: the estimate read on the way, and how to spend its confirmation. */
-export interface Authorized<Q> {
-  quote?: Q | null;
-  spend: () => Promise<void>;
-}
 
 /** A stopped batch resumed under its key: it was authorized when it started. */
 export const RESUMED: Authorized<never> = { spend: () => Promise.resolve() };
@@ -84,28 +80,7 @@ export async function runBatch<T>(
   const { todo, counted } = await admit(ctx, call, consent, outcomes);
   if (todo.length === 0) return await call.result(batchId, outcomes as RecipientOutcome[]);
   const giveBack = (...j: number[]) => consent.release(...j.map((k) => counted[k]!));
-  const pick = (quote: BatchQuote) => todo.map((i) => quote.recipients[i]!);
-  let leases: Lease[];
-  let costs: (number | null)[];
-  try {
-    costs = limits.capped
-      ? await costsForCap(
-        async () => pick(await call.quote()),
-        authorized.quote && pick(authorized.quote),
-        (j) => `to.${todo[j]}`,
-      )
-      : todo.map(() => null);
-    leases = await limits.reserveBatch(ctx, todo.map((i) => call.recipients[i]!), costs);
-    try {
-      await authorized.spend();
-    } catch (thrown) {
-      await limits.refund(...leases).catch(() => {});
-      throw thrown;
-    }
-  } catch (thrown) {
-    await giveBack(...todo.keys()).catch(() => {});
-    throw thrown;
-  }
+  const { leases, costs } = await countAndSpend(ctx, call, limits, authorized, todo, giveBack);
 
   const refunds: Lease[] = [];
   const unsent: number[] = [];
@@ -126,10 +101,8 @@ export async function runBatch<T>(
       await call.sent?.(batchId, { index: i, messageId, parts }).catch(() => {});
       const cost = costs[j];
       if (cost != null && billedParts !== null && billedParts !== call.parts) {
-        corrections.push({
-          lease: leases[j]!,
-          billedMicros: Math.ceil((cost / call.parts) * billedParts),
-        });
+        const billedMicros = billedCost(cost, call.parts, billedParts);
+        corrections.push({ lease: leases[j]!, billedMicros });
       }
     } catch (thrown) {
       const error = asServiceError(thrown);
@@ -155,6 +128,43 @@ export async function runBatch<T>(
   const done = outcomes.length - open;
   const kept: Progress | null = done > 0 ? { batchId, outcomes, mode } : null;
   throw new Stopped(stopped(stop, done, outcomes.length, keyed), kept);
+}
+
+/**
+ * The recipients left to send (`todo`) priced for the spend cap and counted
+ * against the limits in one commit, then the confirmation spent: each
+ * one's lease and estimate. A refusal on the way gives back what was
+ * counted, and (`giveBack`) the recipients' own counts.
+ */
+async function countAndSpend<T>(
+  ctx: GuardContext,
+  call: BatchCall<T>,
+  limits: Limits,
+  authorized: Authorized<BatchQuote>,
+  todo: readonly number[],
+  giveBack: (...j: number[]) => Promise<void>,
+): Promise<{ leases: Lease[]; costs: (number | null)[] }> {
+  const pick = (quote: BatchQuote) => todo.map((i) => quote.recipients[i]!);
+  try {
+    const costs = limits.capped
+      ? await costsForCap(
+        async () => pick(await call.quote()),
+        authorized.quote && pick(authorized.quote),
+        (j) => `to.${todo[j]}`,
+      )
+      : todo.map(() => null);
+    const leases = await limits.reserveBatch(ctx, todo.map((i) => call.recipients[i]!), costs);
+    try {
+      await authorized.spend();
+    } catch (thrown) {
+      await limits.refund(...leases).catch(() => {});
+      throw thrown;
+    }
+    return { leases, costs };
+  } catch (thrown) {
+    await giveBack(...todo.keys()).catch(() => {});
+    throw thrown;
+  }
 }
 
 /**

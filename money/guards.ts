@@ -9,50 +9,46 @@
  *    priced or anyone asked — and judged again at sending, so no approval
  *    or confirmation overrides it (a batch's refused recipients are not
  *    sent, the others go on);
- * 2. confirmation, as `SMS_CONFIRMATION` says: the user is asked in-band when
- *    the client can be asked (an "accept" counts once); a call bringing an
- *    `approvalId` proceeds only once a person approved it on its page
- *    (`approvals.ts`); with `require` and no in-band channel, an approval is
- *    created and the call answers with its link, sending nothing; a dry run's
- *    confirmation token, when given, is checked (`confirmation.ts`);
+ * 2. confirmation (`authorize.ts`), as `SMS_CONFIRMATION` says: the user is
+ *    asked in-band when the client can be asked (an "accept" counts once); a
+ *    call bringing an `approvalId` proceeds only once a person approved it on
+ *    its page (`approvals.ts`); with `require` and no in-band channel, an
+ *    approval is created and the call answers with its link, sending
+ *    nothing; a dry run's confirmation token, when given, is checked
+ *    (`confirmation.ts`);
  * 3. limits (`limits.ts`): per-token throttles and the spend cap, checked
  *    and counted atomically;
  * 4. the call itself, run at most once per idempotency key; a definite
- *    refusal gives back what the limits counted.
+ *    refusal gives back what the limits counted (`outcome.ts`: which
+ *    failures are definite).
  *
- * A batch (`sendBatch`, the run in `batch.ts`) meets the same guards once for
- * all its recipients: one record, one confirmation, every recipient counted
- * in one commit before the first send.
+ * Steps 3 and 4 of one send run in `send.ts`. A batch (`sendBatch`, the run
+ * in `batch.ts`) meets the same guards once for all its recipients: one
+ * record, one confirmation, every recipient counted in one commit before
+ * the first send.
  *
  * Tools reach the guards through `ToolServices.money`; nothing here knows
  * HTTP or MCP. State lives in a shared `Store` (Deno KV across instances, or
  * bounded memory).
  */
 import type { ConfirmationPolicy, SmsTestMode } from "../core/config.ts";
-import { asServiceError, ServiceError } from "../core/errors.ts";
-import { base64url, memo, randomBytes, type SecretSource } from "../core/keys.ts";
-import { sleep } from "../core/sleep.ts";
+import { base64url, randomBytes, type SecretSource } from "../core/keys.ts";
 import { BACKEND_NAMES, readUnavailable, type Store } from "../state/mod.ts";
 import { Approvals } from "./approvals.ts";
+import { Authorization } from "./authorize.ts";
+import { BATCH_IN_FLIGHT, refusedOutcome, resumableIn, RESUMED, runBatch } from "./batch.ts";
 import { Confirmations } from "./confirmation.ts";
-import { keyedDigest } from "./digest.ts";
-import { Idempotency, Stopped } from "./idempotency.ts";
-import {
-  type Authorized,
-  BATCH_IN_FLIGHT,
-  refusedOutcome,
-  resumableIn,
-  RESUMED,
-  runBatch,
-} from "./batch.ts";
-import { costsForCap, type Lease, Limits, type SendLimits } from "./limits.ts";
 import { Consent } from "./consent.ts";
+import { keyedDigest } from "./digest.ts";
+import { Idempotency } from "./idempotency.ts";
+import { Stopped } from "./idempotency_records.ts";
+import { Limits, type SendLimits } from "./limits.ts";
 import { optOutStore } from "./opt_outs.ts";
-import { asUnknownOutcome, definitelyNotBilled } from "./outcome.ts";
+import { runBillable } from "./outcome.ts";
+import { runSend } from "./send.ts";
 import type {
   BatchCall,
   BillableCall,
-  ConfirmableCall,
   ConfirmationToken,
   GuardContext,
   GuardedCall,
@@ -107,8 +103,8 @@ export class Money implements MoneyGuards {
   readonly #confirmations: Confirmations;
   readonly #limits: Limits;
   readonly #approvals: Approvals;
+  readonly #authorization: Authorization;
   readonly #consent: Consent;
-  readonly #policy: ConfirmationPolicy;
   readonly #leaseMs: number;
   readonly #callMs: number;
   readonly #testMode: SmsTestMode;
@@ -131,6 +127,13 @@ export class Money implements MoneyGuards {
     this.#confirmations = new Confirmations({ store, secret, digest, now, mode });
     this.#limits = new Limits({ store, digest, limits: options.limits, now });
     this.#approvals = new Approvals({ store, secret, now, mode });
+    this.#authorization = new Authorization({
+      confirmations: this.#confirmations,
+      approvals: this.#approvals,
+      limits: this.#limits,
+      policy: options.confirmation,
+      testMode: mode,
+    });
     this.#consent = options.consent ?? new Consent({
       store,
       lists: optOutStore(store),
@@ -140,7 +143,6 @@ export class Money implements MoneyGuards {
       perRecipientPerDay: 0,
       now,
     });
-    this.#policy = options.confirmation;
     this.#leaseMs = options.leaseMs;
     this.#callMs = options.callMs ?? options.leaseMs;
     this.#testMode = mode;
@@ -164,14 +166,7 @@ export class Money implements MoneyGuards {
 
   async once<T extends object>(ctx: GuardContext, call: BillableCall<T>): Promise<T> {
     const slot = await this.#idempotency.slot(ctx, call);
-    if (!slot) {
-      try {
-        return await call.run();
-      } catch (thrown) {
-        const error = asServiceError(thrown);
-        throw definitelyNotBilled(error, ctx.signal) ? error : asUnknownOutcome(error);
-      }
-    }
+    if (!slot) return await runBillable(ctx.signal, () => call.run());
     const earlier = await this.#idempotency.resolve(ctx, slot, true);
     if (earlier && "output" in earlier) return earlier.output as T;
     return await this.#idempotency.record(ctx, slot, call.run);
@@ -188,52 +183,11 @@ export class Money implements MoneyGuards {
     const [refusal] = await this.#consent.check(ctx, [call.destination], call.scheduled);
     if (refusal) throw refusal;
     // 2. Confirmation, as the policy says.
-    const authorized = await this.#authorize(ctx, call, [null]);
+    const authorized = await this.#authorization.authorize(ctx, call, [null]);
     if ("result" in authorized) return authorized.result;
-    // 3 and 4. Consent again (what was approved may have changed since), count against the
-    //    limits, then send. Only a definite refusal gives the counts back; a send that went
-    //    out is corrected to the parts VertexSMS says it billed.
-    const work = async () => {
-      const [admitted] = await this.#consent.admit(ctx, [call.destination], call.scheduled);
-      if ("refused" in admitted!) throw admitted.refused;
-      const counted = admitted!.lease;
-      const giveBack = () => this.#consent.release(counted).catch(() => {});
-      let lease: Lease;
-      let cost: number | null;
-      try {
-        const quoted = authorized.quote && [authorized.quote];
-        [cost = null] = this.#limits.capped
-          ? await costsForCap(async () => [await call.quote()], quoted, () => "to")
-          : [null];
-        lease = await this.#limits.reserve(ctx, call.recipient, cost);
-      } catch (thrown) {
-        await giveBack();
-        throw thrown;
-      }
-      let output: T;
-      try {
-        await authorized.spend();
-        output = await call.run();
-      } catch (thrown) {
-        const error = asServiceError(thrown);
-        if (definitelyNotBilled(error, ctx.signal)) {
-          // Best effort: a refund the shared state cannot take keeps the count (failing
-          // closed), and the caller still hears why the call failed.
-          await this.#limits.refund(lease).catch(() => {});
-          await giveBack();
-          throw error;
-        }
-        throw asUnknownOutcome(error);
-      }
-      const billed = call.billedParts?.() ?? null;
-      if (cost !== null && billed !== null && billed !== call.parts) {
-        // The SMS went out: a correction the shared state cannot take keeps the estimate,
-        // and must not turn a sent message into an error that frees its idempotency key.
-        const billedMicros = Math.ceil((cost / call.parts) * billed);
-        await this.#limits.reconcile({ lease, billedMicros }).catch(() => {});
-      }
-      return output;
-    };
+    // 3 and 4. Counted, then sent (`send.ts`), at most once per key.
+    const work = () =>
+      runSend(ctx, call, { limits: this.#limits, consent: this.#consent, authorized });
     if (!slot) return await work();
     const earlier = await this.#idempotency.resolve(ctx, slot, true);
     if (earlier && "output" in earlier) return earlier.output as T;
@@ -262,8 +216,9 @@ export class Money implements MoneyGuards {
       }
     }
     // 2. One confirmation for the whole batch.
-    const authorized = resumed ? RESUMED : await this.#authorize(ctx, call, refused);
+    const authorized = resumed ? RESUMED : await this.#authorization.authorize(ctx, call, refused);
     if ("result" in authorized) return authorized.result;
+    // 3 and 4. Counted in one commit, then sent (`batch.ts`), at most once per key.
     const run = (progress: object | null) =>
       runBatch(ctx, call, {
         limits: this.#limits,
@@ -296,132 +251,10 @@ export class Money implements MoneyGuards {
     return this.#idempotency.slot(ctx, { ...call, idempotencyKey: implicit }, leaseMs);
   }
 
-  /**
-   * Confirmation, as the policy says: the user asked in-band, a person's
-   * approval awaited, or one created (and its link answered); a dry run's
-   * token checked. The result to answer when nothing may be sent; else the
-   * estimate read on the way, and `spend` to use up the confirmation once
-   * the call goes ahead.
-   */
-  async #authorize<T extends object, Q>(
-    ctx: GuardContext,
-    call: ConfirmableCall<T, Q>,
-    refused: Refusals,
-  ): Promise<{ result: T } | Authorized<Q>> {
-    let quote: Q | null | undefined;
-    const binding = memo(() => this.#confirmations.binding(ctx, call.tool, call.args));
-    let approval: string | undefined;
-    if (call.approvalId !== undefined) {
-      const decided = await this.#awaitApproval(ctx, call, await binding(), refused);
-      if (decided !== "approved") return { result: decided };
-      approval = call.approvalId;
-    } else if (this.#policy !== "off" && ctx.confirm) {
-      quote = await call.quote().catch(unlessScope);
-      const question = { message: call.question(quote, refused), binding: await binding() };
-      let answer = await ctx.confirm(question);
-      if (
-        answer.action === "accept" && answer.receipt !== undefined &&
-        !(await this.#confirmations.spendReceipt(ctx, answer.receipt))
-      ) {
-        // A replayed "accept": it already sent once. Ask again.
-        answer = await ctx.confirm({ ...question, fresh: true });
-      }
-      if (answer.action === "decline") return { result: call.notSent("declined") };
-      if (answer.action !== "accept") return { result: call.notSent("cancelled") };
-    } else if (this.#policy === "require") {
-      // Nobody can be asked in-band: a person approves on the approval page. Pricing first also
-      // proves VertexSMS knows the token (a rejected one leaves no approval behind).
-      quote = await call.quote().catch(unlessScope);
-      await this.#limits.reserveApproval(ctx);
-      const pending = await this.#approvals.create(await binding(), {
-        ...call.details(quote, refused),
-        clientName: ctx.clientName,
-      });
-      return { result: call.approvalRequired(pending, quote, refused) };
-    }
-    let nonce: string | undefined;
-    if (call.confirmationToken !== undefined) {
-      nonce = await this.#confirmations.check(call.confirmationToken, await binding(), call.tool);
-    }
-    return {
-      quote,
-      spend: async () => {
-        if (nonce !== undefined) await this.#confirmations.spend(ctx, nonce);
-        if (approval !== undefined && !(await this.#approvals.spend(approval, await binding()))) {
-          throw approvalUsed(call.tool);
-        }
-      },
-    };
-  }
-
-  /**
-   * The decision on the approval a call brings, waiting up to `waitSeconds`
-   * while it is pending: `"approved"`, or the (non-error) result to answer.
-   */
-  async #awaitApproval<T extends object, Q>(
-    ctx: GuardContext,
-    call: ConfirmableCall<T, Q>,
-    binding: string,
-    refused: Refusals,
-  ): Promise<"approved" | T> {
-    const id = call.approvalId!;
-    const until = Date.now() + (call.waitSeconds ?? 0) * 1000;
-    for (;;) {
-      const state = await this.#approvals.status(id, binding);
-      switch (state) {
-        case "approved":
-          return "approved";
-        case "declined":
-          return call.notSent("declined");
-        case "expired":
-          return call.notSent("expired");
-        case "used":
-          throw approvalUsed(call.tool);
-        case "other_mode":
-          throw approvalRefused(
-            this.#testMode !== "off"
-              ? "was given for a real send, and this server runs in SMS test mode: it only " +
-                `simulates sends. Call ${call.tool} without approvalId to ask for a new approval.`
-              : "was given in SMS test mode, for a simulated send; this server sends real SMS. " +
-                `Call ${call.tool} without approvalId to ask for a new approval of a real send.`,
-          );
-        case "mismatch":
-          throw approvalRefused(
-            "was given for other arguments or another token. Send exactly what was approved, " +
-              `or call ${call.tool} without approvalId to ask for a new approval.`,
-          );
-        case "unknown":
-          throw approvalRefused(
-            `is unknown (never issued, or long expired). Call ${call.tool} without approvalId ` +
-              "to ask for a new approval.",
-          );
-        case "pending": {
-          if (Date.now() >= until || ctx.signal.aborted) {
-            const view = await this.#approvals.view(id);
-            const left = Math.max(
-              1,
-              Math.ceil(((view?.expiresAt ?? Date.now()) - Date.now()) / 1000),
-            );
-            const quote = await call.quote().catch(unlessScope);
-            return call.approvalRequired({ id, expiresInSeconds: left }, quote, refused);
-          }
-          await sleep(APPROVAL_POLL_MS, ctx.signal);
-        }
-      }
-    }
-  }
-
   /** Count one PIN text (per token and per number), then run; a definite refusal gives it back. */
   async pinText<T>(ctx: GuardContext, number: string, run: () => Promise<T>): Promise<T> {
     const lease = await this.#limits.reservePin(ctx, number);
-    try {
-      return await run();
-    } catch (thrown) {
-      const error = asServiceError(thrown);
-      if (!definitelyNotBilled(error, ctx.signal)) throw asUnknownOutcome(error);
-      await this.#limits.refund(lease).catch(() => {});
-      throw error;
-    }
+    return await runBillable(ctx.signal, run, () => this.#limits.refund(lease).catch(() => {}));
   }
 
   async snapshot(ctx: GuardContext): Promise<LimitWindow[]> {
@@ -439,27 +272,4 @@ export class Money implements MoneyGuards {
   ): Promise<ConfirmationToken> {
     return this.#confirmations.mint(ctx, tool, args);
   }
-}
-
-/** Rates the token may not read leave the estimate unknown; anything else is an error. */
-function unlessScope(thrown: unknown): null {
-  const error = asServiceError(thrown);
-  if (error.facts.requiredScope !== undefined) return null;
-  throw error;
-}
-
-/** How often a call waiting for an approval looks again. */
-const APPROVAL_POLL_MS = 250;
-
-function approvalRefused(why: string): ServiceError {
-  return new ServiceError("INVALID_INPUT", `The approvalId ${why} Nothing was sent.`, {
-    details: [{ path: "approvalId", message: why.split(".")[0]! }],
-  });
-}
-
-function approvalUsed(tool: string): ServiceError {
-  return approvalRefused(
-    `was already used for a send. Each approval covers one send: call ${tool} without ` +
-      "approvalId to ask for a new one.",
-  );
 }

@@ -19,93 +19,35 @@
  * is read and written under both secrets' keys: a record made under the
  * previous secret (by this server before the rotation, or by an instance not
  * yet restarted) is still found, and one made now is found by both.
+ *
+ * The records themselves (the key, where a record is stored, how its outcome
+ * is sealed, what a finished call keeps) are `idempotency_records.ts`; this
+ * file is the protocol: claim, wait, run and record.
  */
-import { canonicalJson } from "../core/canonical_json.ts";
-import { asServiceError, type ErrorFacts, ServiceError } from "../core/errors.ts";
-import { deriveKey, hmac, hmacKey, memo, type SecretSource } from "../core/keys.ts";
-import { aesKey, seal, unseal } from "../core/seal.ts";
+import { ServiceError } from "../core/errors.ts";
+import type { SecretSource } from "../core/keys.ts";
 import { sleep } from "../core/sleep.ts";
+import { type Store, type StoreEntry, StoreFullError } from "../state/mod.ts";
+import type { Digest } from "./digest.ts";
 import {
-  type Expiring,
-  type Store,
-  type StoreEntry,
-  StoreFullError,
-  type StoreKey,
-} from "../state/mod.ts";
-import { type Digest, keyedDigest } from "./digest.ts";
-import { asUnknownOutcome, definitelyNotBilled, storeFull, tokenRejected } from "./outcome.ts";
+  deciding,
+  type Earlier,
+  failure,
+  idempotencyKeyOf,
+  type Kept,
+  type KeyRecord,
+  type Keys,
+  keysOf,
+  openRecord,
+  part,
+  partsOf,
+  pending,
+  sealedRecord,
+  type Slot,
+  success,
+} from "./idempotency_records.ts";
+import { storeFull } from "./outcome.ts";
 import type { GuardContext, GuardedCall } from "./types.ts";
-
-/** How long an idempotency key is remembered. */
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
-/** An idempotency key: 1–255 printable ASCII characters, no spaces (a UUID fits). */
-export const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
-
-/** The stored state of one idempotency key. */
-interface KeyRecord extends Expiring {
-  /**
-   * pending: running · done: output kept · unknown: maybe billed, error kept ·
-   * failed: freed · partial: a batch stopped early, its progress kept.
-   */
-  s: "pending" | "done" | "unknown" | "failed" | "partial";
-  /** Keyed digest of the tool and arguments. */
-  fp: string;
-  /** pending: when the claim stops counting. */
-  until?: number;
-  /** Sealed `{ output }`, `{ error }` or `{ partial }`. */
-  box?: string;
-}
-
-/** One idempotency key of one token under one secret. */
-interface Part {
-  key: StoreKey;
-  /** `key` as a string, for the in-process map. */
-  id: string;
-  /** Keyed digest of the tool and arguments. */
-  fp: string;
-  /** AES-GCM key sealing this token's records. */
-  seal: Promise<CryptoKey>;
-}
-
-/** One idempotency key of one token, as the guards address it (during a rotation, twice). */
-interface Slot extends Part {
-  /** The same key under the previous secret, during a rotation. */
-  previous?: Part;
-  /** How long a claim on it counts (a batch takes longer than one call). */
-  leaseMs: number;
-}
-
-/** The keys records are addressed and sealed with under one secret. */
-interface Keys {
-  digest: Digest;
-  sealBase: () => Promise<CryptoKey>;
-}
-
-/** The keys of `secret`: its digest, and the base of its sealing keys. */
-function keysOf(secret: SecretSource, digest: Digest = keyedDigest(secret)): Keys {
-  const seal = deriveKey(secret, "seal");
-  return { digest, sealBase: memo(async () => await hmacKey(await seal())) };
-}
-
-type Sealed =
-  | { output: object }
-  | { partial: object }
-  | { error: { code: string; message: string; facts: ErrorFacts } };
-
-/** What an earlier call with the key left: its output, or a stopped batch's progress. */
-export type Earlier = { output: object } | { partial: object };
-
-/**
- * Thrown by a batch's work when it stops early: the error to answer, and
- * the progress to keep for a retry with the same key (`null`: nothing to keep).
- */
-export class Stopped extends Error {
-  constructor(readonly error: ServiceError, readonly progress: object | null) {
-    super(error.message);
-    this.name = "Stopped";
-  }
-}
 
 /** Options of {@link Idempotency}. */
 export interface IdempotencyOptions {
@@ -192,19 +134,12 @@ export class Idempotency {
     for (;;) {
       const entries = await this.#store.getMany<KeyRecord>(parts.map((p) => p.key));
       const now = this.#now();
-      const live = entries.map((e) => e.value && e.value.exp > now ? e.value : null);
-      // The record that decides: one that still holds the key first (the current secret's
-      // before the previous one's), else a freed one.
-      let at = live.findIndex((r) => r !== null && r.s !== "failed");
-      if (at < 0) at = Math.max(0, live.findIndex((r) => r !== null));
-      const [record, part, entry] = [live[at] ?? null, parts[at]!, entries[at]!];
+      const { record, part, entry } = deciding(entries, parts, now);
       if (record && record.s !== "failed" && record.fp !== part.fp) throw keyReused();
-      if (record?.s === "done" || record?.s === "unknown") {
-        return await this.#open(part, record);
-      }
+      if (record?.s === "done" || record?.s === "unknown") return await openRecord(part, record);
       if (record?.s === "failed" && waited && record.fp === part.fp) {
         // We waited for that very call: its definite refusal is our answer too.
-        return await this.#open(part, record);
+        return await openRecord(part, record);
       }
       if (record?.s === "pending") {
         if ((record.until ?? 0) <= now && !this.#inflight.has(slot.id)) throw staleClaim();
@@ -212,15 +147,9 @@ export class Idempotency {
         await this.#waitForChange(ctx, slot, entry, record.until ?? now);
         continue;
       }
-      const partial = record?.s === "partial" ? await this.#open(part, record) : null;
+      const partial = record?.s === "partial" ? await openRecord(part, record) : null;
       if (!claim) return partial;
-      const pending = (p: Part): KeyRecord => ({
-        s: "pending",
-        fp: p.fp,
-        until: now + slot.leaseMs,
-        exp: now + IDEMPOTENCY_TTL_MS,
-      });
-      const sets = parts.map((p) => ({ key: p.key, value: pending(p) }));
+      const sets = parts.map((p) => ({ key: p.key, value: pending(p, now, slot.leaseMs) }));
       try {
         if (await this.#store.commit({ checks: entries, sets, deletes: [] })) return partial;
       } catch (error) {
@@ -239,62 +168,38 @@ export class Idempotency {
     let settle!: () => void;
     this.#inflight.set(slot.id, new Promise<void>((resolve) => settle = resolve));
     try {
-      let outcome: { output: T } | { error: ServiceError };
-      let progress: object | null = null;
+      let output: T;
       try {
-        outcome = { output: await work() };
+        output = await work();
       } catch (thrown) {
-        if (thrown instanceof Stopped) progress = thrown.progress;
-        outcome = { error: thrown instanceof Stopped ? thrown.error : asServiceError(thrown) };
+        const { error, kept } = failure(ctx.signal, slot, thrown, this.#now());
+        await this.#keep(slot, kept);
+        throw error;
       }
-      const now = this.#now();
-      /** What is kept: the state, for how long, and the sealed outcome; `null`: nothing. */
-      let kept: { s: KeyRecord["s"]; exp: number; value: Sealed } | null;
-      if ("output" in outcome) {
-        kept = { s: "done", exp: now + IDEMPOTENCY_TTL_MS, value: { output: outcome.output } };
-      } else if (progress) {
-        // A batch stopped early: what it recorded stays, the rest is free for a retry.
-        kept = { s: "partial", exp: now + IDEMPOTENCY_TTL_MS, value: { partial: progress } };
-      } else {
-        let error = ctx.signal.aborted && !outcome.error.facts.outcomeUnknown
-          ? cancelledMidCall()
-          : outcome.error;
-        if (tokenRejected(error)) {
-          // VertexSMS refused the token itself: keep nothing for a caller it does not accept.
-          kept = null;
-        } else if (definitelyNotBilled(error, ctx.signal)) {
-          kept = { s: "failed", exp: now + slot.leaseMs, value: { error: serialize(error) } };
-        } else {
-          error = asUnknownOutcome(error);
-          kept = {
-            s: "unknown",
-            exp: now + IDEMPOTENCY_TTL_MS,
-            value: { error: serialize(error) },
-          };
-        }
-        outcome = { error };
-      }
-      const parts = partsOf(slot);
-      const sets = kept
-        ? await Promise.all(parts.map(async (p) => ({
-          key: p.key,
-          value: { s: kept.s, fp: p.fp, box: await this.#seal(p, kept.value), exp: kept.exp },
-        })))
-        : [];
-      // The caller gets its outcome even if the store fails now: the claim then stays
-      // pending, and repeats read it as an unknown outcome once its lease is over.
-      await this.#store.commit({
-        checks: [],
-        sets,
-        deletes: kept ? [] : parts.map((p) => p.key),
-      })
-        .catch(() => {});
-      if ("error" in outcome) throw outcome.error;
-      return outcome.output;
+      await this.#keep(slot, success(output, this.#now()));
+      return output;
     } finally {
       this.#inflight.delete(slot.id);
       settle();
     }
+  }
+
+  /** Write what a finished call's key keeps, under every secret's key (`null`: free the key). */
+  async #keep(slot: Slot, kept: Kept | null): Promise<void> {
+    const parts = partsOf(slot);
+    const sets = kept
+      ? await Promise.all(
+        parts.map(async (p) => ({ key: p.key, value: await sealedRecord(p, kept) })),
+      )
+      : [];
+    // The caller gets its outcome even if the store fails now: the claim then stays
+    // pending, and repeats read it as an unknown outcome once its lease is over.
+    await this.#store.commit({
+      checks: [],
+      sets,
+      deletes: kept ? [] : parts.map((p) => p.key),
+    })
+      .catch(() => {});
   }
 
   /** Wait until the pending record changes (or its claim runs out, or the caller gives up). */
@@ -312,73 +217,6 @@ export class Idempotency {
       if (entry!.versionstamp !== seen.versionstamp) return;
     }
   }
-
-  async #open(part: Part, record: KeyRecord): Promise<Earlier> {
-    let sealed: Sealed;
-    try {
-      sealed = JSON.parse(await unseal(await part.seal, part.id, record.box ?? ""));
-    } catch {
-      throw new ServiceError(
-        "INTERNAL_ERROR",
-        "The result of an earlier call with this idempotency key cannot be read back (the server's " +
-          "STATE_SECRET may have changed). It may have been carried out: check before trying again " +
-          "with a new key.",
-        { outcomeUnknown: true },
-      );
-    }
-    if ("output" in sealed) return { output: sealed.output };
-    if ("partial" in sealed) return { partial: sealed.partial };
-    const { code, message, facts } = sealed.error;
-    throw new ServiceError(code as ServiceError["code"], message, facts);
-  }
-
-  async #seal(part: Part, value: Sealed): Promise<string> {
-    return await seal(await part.seal, part.id, JSON.stringify(value));
-  }
-}
-
-/** One key of one token under one secret's keys. */
-async function part(
-  keys: Keys,
-  principal: string,
-  key: string,
-  call: GuardedCall,
-): Promise<Part> {
-  const storeKey = ["idem", principal, await keys.digest("key", key)];
-  return {
-    key: storeKey,
-    id: JSON.stringify(storeKey),
-    fp: await keys.digest("args", call.tool, canonicalJson(call.args)),
-    seal: (async () => await aesKey(await hmac(await keys.sealBase(), principal)))(),
-  };
-}
-
-/** Every key of a slot: the current secret's, then the previous one's. */
-function partsOf(slot: Slot): Part[] {
-  return slot.previous ? [slot, slot.previous] : [slot];
-}
-
-/** The one idempotency key of a call: argument and header must agree. */
-function idempotencyKeyOf(argument: string | undefined, header: string | undefined) {
-  if (header !== undefined && !IDEMPOTENCY_KEY.test(header)) {
-    throw new ServiceError(
-      "INVALID_INPUT",
-      "The Idempotency-Key header must be 1 to 255 printable ASCII characters without spaces.",
-      { details: [{ path: "Idempotency-Key", message: "1 to 255 printable ASCII characters" }] },
-    );
-  }
-  if (argument !== undefined && header !== undefined && argument !== header) {
-    throw new ServiceError(
-      "INVALID_INPUT",
-      "The idempotencyKey argument and the Idempotency-Key header differ; send one key (or the same in both).",
-      { details: [{ path: "idempotencyKey", message: "differs from the Idempotency-Key header" }] },
-    );
-  }
-  return argument ?? header;
-}
-
-function serialize(error: ServiceError) {
-  return { code: error.code, message: error.message, facts: error.facts };
 }
 
 function keyReused(): ServiceError {
@@ -397,15 +235,6 @@ function staleClaim(): ServiceError {
     "An earlier call with this idempotency key started but never reported back (its server " +
       "stopped mid-call), so its outcome is unknown. Check whether it was carried out before " +
       "trying again with a new key.",
-    { retryable: false, outcomeUnknown: true },
-  );
-}
-
-function cancelledMidCall(): ServiceError {
-  return new ServiceError(
-    "UPSTREAM_UNAVAILABLE",
-    "The call was cancelled while VertexSMS was handling it, so its outcome is unknown. Check " +
-      "whether it was carried out before trying again with a new key.",
     { retryable: false, outcomeUnknown: true },
   );
 }

@@ -17,8 +17,8 @@ export { type Admission, Consent, type ConsentOptions } from "./consent.ts";
 export { ConsentKeyError, FOREVER } from "./consent_keys.ts";
 export { OPT_OUT_BOUND, OPT_OUT_PAGE, optOutStore } from "./opt_outs.ts";
 export { quietUntil, zonesOf } from "./quiet_hours.ts";
-export { IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_MS } from "./idempotency.ts";
-export type { SendLimits } from "./limits.ts";
+export { IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_MS } from "./idempotency_records.ts";
+export { billedCost, type SendLimits } from "./limits.ts";
 export { BATCH_IN_FLIGHT } from "./batch.ts";
 export type {
   BatchCall,

@@ -8,7 +8,7 @@
  * been billed: its outcome is unknown, it is replayed rather than repeated,
  * and it keeps its count against the limits and the spend cap.
  */
-import { type ErrorCode, ServiceError } from "../core/errors.ts";
+import { asServiceError, type ErrorCode, ServiceError } from "../core/errors.ts";
 
 /** Codes that prove nothing was carried out (unless marked `outcomeUnknown`). */
 const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -34,6 +34,26 @@ export function definitelyNotBilled(error: ServiceError, signal: AbortSignal): b
 /** Whether VertexSMS rejected the caller's token itself (401, or 403 for a missing route). */
 export function tokenRejected(error: ServiceError): boolean {
   return error.code === "AUTH_INVALID";
+}
+
+/**
+ * Run a billable call: a definite refusal gives back what it counted
+ * (`giveBack`) and is the caller's error as it is; any other failure is an
+ * unknown outcome.
+ */
+export async function runBillable<T>(
+  signal: AbortSignal,
+  run: () => Promise<T>,
+  giveBack?: () => Promise<void>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (thrown) {
+    const error = asServiceError(thrown);
+    if (!definitelyNotBilled(error, signal)) throw asUnknownOutcome(error);
+    await giveBack?.();
+    throw error;
+  }
 }
 
 /** The error as the caller must see a maybe-billed failure: not retryable, outcome unknown. */
