@@ -2,27 +2,32 @@
 import { z } from "zod";
 import { quoteLine } from "../core/confine.ts";
 import type { SmsQuote } from "../money/mod.ts";
+import type { ToolContext } from "./context.ts";
 import { defineTool } from "./define.ts";
 import { consentNumber, ledgerEstimate, quoteSms } from "./pricing.ts";
+import { country, E164 } from "./schemas.ts";
 import {
-  approvalNote,
+  approvalDetails,
+  approvalRequiredOutput,
   approvalRequiredResult,
-  approvalUrl,
-  checkCoding,
   encodingName,
-  notSentNote,
+  notSentOutput,
   notSentResult,
-  prepareSend,
   refusedOf,
   refusedRecipients,
+  simulated,
+  TEST_MODE_LINE,
+} from "./sms_results.ts";
+import {
+  checkCoding,
+  ledgerCost,
+  prepareSend,
   SEND_ANNOTATIONS,
   SEND_FIELDS,
   SEND_OPTIONS,
-  simulated,
-  TEST_MODE_LINE,
+  sendToVertex,
   unpricedWithoutScope,
 } from "./sms_shared.ts";
-import { country, E164, upstreamDigits } from "./schemas.ts";
 
 const NATIONAL_NUMBER = /^\+?\d{4,20}$/;
 
@@ -87,6 +92,10 @@ const ApprovalRequired = approvalRequiredResult("send", {
 });
 
 const Output = z.union([Sent, Quote, NotSent, ApprovalRequired]);
+type Out = z.input<typeof Output>;
+
+/** What a send's pieces share: its arguments, encoding, parts and test mode. */
+type Prepared = ReturnType<typeof prepareSend<z.output<typeof Input>>>;
 
 /**
  * The confirmation question: recipient, sender, the whole text (on one line,
@@ -94,11 +103,8 @@ const Output = z.union([Sent, Quote, NotSent, ApprovalRequired]);
  * cannot forge a line of its own), parts and cost.
  */
 function question(
-  input: { to: string; from: string; message: string; scheduled?: string },
-  parts: number,
-  encoding: string,
+  { args: input, parts, encoding, simulate }: Prepared,
   quote: SmsQuote | null,
-  testMode: boolean,
 ): string {
   const cost = quote?.costEur
     ? `about €${quote.costEur} (up to €${quote.rateEur} per part)`
@@ -110,8 +116,71 @@ function question(
     `Text: ${quoteLine(input.message)}`,
     `Parts: ${parts} (${encoding})${input.scheduled ? `, scheduled for ${input.scheduled}` : ""}`,
     `Estimated cost: ${cost}`,
-    ...(testMode ? [TEST_MODE_LINE] : []),
+    ...(simulate !== undefined ? [TEST_MODE_LINE] : []),
   ].join("\n");
+}
+
+/**
+ * A dry run: the quote and a confirmation token for exactly this SMS. A
+ * token that may not read rates still gets its quote, unpriced but with the
+ * number's country (and a confirmation token).
+ */
+async function dryRun(
+  ctx: ToolContext,
+  { args, parts, encoding, marked }: Prepared,
+  destination: string,
+  quote: () => Promise<SmsQuote>,
+): Promise<Out> {
+  const q = await quote().catch(unpricedWithoutScope(args));
+  const refused = await ctx.services.consent.check(ctx, [destination], args.scheduled);
+  const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms", args);
+  return {
+    dry_run: true as const,
+    parts,
+    encoding,
+    destination: args.to,
+    country: q.country,
+    rate_eur: q.rateEur,
+    estimated_cost_eur: q.costEur,
+    confirmation_token: confirmation.token,
+    confirmation_expires_in_seconds: confirmation.expiresInSeconds,
+    refused: refusedOf([args.to], refused),
+    ...marked,
+  };
+}
+
+/**
+ * Send the SMS and enter it in the ledger, priced before the send (the
+ * estimate the spend cap `counted`, else one for the ledger): the result,
+ * and the parts VertexSMS billed when it said.
+ */
+async function sendAndRecord(
+  ctx: ToolContext,
+  { args, parts, encoding, simulate, marked }: Prepared,
+  counted: SmsQuote | undefined,
+  quote: () => Promise<SmsQuote>,
+): Promise<{ sent: Out; billed: number | null }> {
+  const principal = await ctx.principal();
+  const ledger = ctx.services.ledger;
+  const estimate = counted ?? await ledgerEstimate(ctx, quote);
+  const accepted = await sendToVertex(ctx, args, args.to, await ledger.dlrUrl(principal), simulate);
+  const sent = {
+    message_id: accepted.messageIds[0] as string,
+    status: args.scheduled ? "scheduled" as const : "sent" as const,
+    parts: accepted.amountSent ?? parts,
+    destination: args.to,
+    encoding,
+    ...marked,
+  };
+  await ledger.record(principal, [{
+    messageId: sent.message_id,
+    destination: sent.destination,
+    parts: sent.parts,
+    costMicros: ledgerCost(estimate?.costMicros, parts, sent.parts),
+    batchId: null,
+    status: sent.status,
+  }]);
+  return { sent, billed: accepted.amountSent };
 }
 
 /** `send_sms`: send one SMS (billable). */
@@ -142,35 +211,17 @@ export const sendSms = defineTool({
   output: Output,
   annotations: SEND_ANNOTATIONS,
   handler: async (input, ctx) => {
-    const { dryRun, guards, args, encoding, parts, simulate, marked } = prepareSend(input, ctx);
+    const prepared = prepareSend(input, ctx);
+    const { guards, args, encoding, parts, marked } = prepared;
     // What the consent guards judge: the number itself, or the one a national number repairs to.
     const destination = await consentNumber(args.to, args.correctBy);
     /** The latest estimate the guards asked for (the spend cap counts it), for the ledger. */
     let counted: SmsQuote | undefined;
     const quote = async () =>
       counted = await quoteSms(ctx, { to: args.to, correctBy: args.correctBy, parts });
-    if (dryRun) {
-      // A token that may not read rates still gets its quote, unpriced but with the number's
-      // country (and a confirmation token).
-      const q = await quote().catch(unpricedWithoutScope(args));
-      const refused = await ctx.services.consent.check(ctx, [destination], args.scheduled);
-      const confirmation = await ctx.services.money.confirmationToken(ctx, "send_sms", args);
-      return {
-        dry_run: true as const,
-        parts,
-        encoding,
-        destination: args.to,
-        country: q.country,
-        rate_eur: q.rateEur,
-        estimated_cost_eur: q.costEur,
-        confirmation_token: confirmation.token,
-        confirmation_expires_in_seconds: confirmation.expiresInSeconds,
-        refused: refusedOf([args.to], refused),
-        ...marked,
-      };
-    }
+    if (prepared.dryRun) return await dryRun(ctx, prepared, destination, quote);
     let billed: number | null = null;
-    return await ctx.services.money.send<z.input<typeof Output>>(ctx, {
+    return await ctx.services.money.send<Out>(ctx, {
       tool: "send_sms",
       args,
       parts,
@@ -180,73 +231,19 @@ export const sendSms = defineTool({
       destination,
       scheduled: args.scheduled,
       quote,
-      question: (q) => question(args, parts, encoding, q, simulate !== undefined),
-      notSent: (reason) => ({
-        status: "not_sent" as const,
-        reason,
-        destination: args.to,
-        note: notSentNote(reason, "this SMS"),
-      }),
-      details: (q) => ({
-        to: args.to,
-        from: args.from,
-        message: args.message,
-        parts,
-        encoding,
-        estimatedCostEur: q?.costEur ?? null,
-        rateEur: q?.rateEur ?? null,
-        country: q?.country ?? null,
-        ...(args.scheduled ? { scheduled: args.scheduled } : {}),
-        ...(simulate ? { simulated: true } : {}),
-      }),
-      approvalRequired: (approval, q) => ({
-        status: "approval_required" as const,
-        approval_id: approval.id,
-        approval_url: approvalUrl(ctx, approval.id),
-        expires_in_seconds: approval.expiresInSeconds,
-        destination: args.to,
-        parts,
-        encoding,
-        estimated_cost_eur: q?.costEur ?? null,
-        note: approvalNote("send_sms"),
-        ...marked,
-      }),
-      run: async () => {
-        const principal = await ctx.principal();
-        const ledger = ctx.services.ledger;
-        // The estimate the spend cap counted, else one for the ledger, priced before the send.
-        const estimate = counted ?? await ledgerEstimate(ctx, quote);
-        const accepted = await ctx.vertex.sendSms({
-          to: upstreamDigits(args.to),
-          from: args.from,
-          message: args.message,
-          priority: args.priority,
-          scheduled: args.scheduled,
-          correctBy: args.correctBy,
-          coding: args.coding,
-          expireIn: args.expireIn,
-          dlrUrl: await ledger.dlrUrl(principal),
-          simulate,
-        });
-        billed = accepted.amountSent;
-        const sent = {
-          message_id: accepted.messageIds[0] as string,
-          status: args.scheduled ? "scheduled" as const : "sent" as const,
-          parts: accepted.amountSent ?? parts,
+      question: (q) => question(prepared, q),
+      notSent: (reason) => notSentOutput(reason, "this SMS", { destination: args.to }),
+      details: (q) => approvalDetails(prepared, args.to, q?.costEur ?? null, q),
+      approvalRequired: (approval, q) =>
+        approvalRequiredOutput(ctx, "send_sms", approval, {
           destination: args.to,
+          parts,
           encoding,
-          ...marked,
-        };
-        await ledger.record(principal, [{
-          messageId: sent.message_id,
-          destination: sent.destination,
-          parts: sent.parts,
-          costMicros: estimate?.costMicros == null
-            ? null
-            : Math.ceil((estimate.costMicros / parts) * sent.parts),
-          batchId: null,
-          status: sent.status,
-        }]);
+          estimated_cost_eur: q?.costEur ?? null,
+        }, marked),
+      run: async () => {
+        const { sent, billed: amountSent } = await sendAndRecord(ctx, prepared, counted, quote);
+        billed = amountSent;
         return sent;
       },
     });

@@ -1,15 +1,18 @@
 /**
- * What `send_sms` and `send_sms_batch` share: the input fields of a send,
- * the pieces of their results, test mode, and quoting without the rates scope.
+ * What `send_sms` and `send_sms_batch` share on the way in and out to
+ * VertexSMS: the input fields of a send and how they are split for the
+ * guards, test mode, quoting without the rates scope, the `POST /sms` of one
+ * message and its cost in the ledger (the pieces of their results are
+ * `sms_results.ts`).
  */
 import { z } from "zod";
 import { ServiceError } from "../core/errors.ts";
-import type { NotSentReason, Refusals, SmsQuote } from "../money/mod.ts";
+import { billedCost, type SmsQuote } from "../money/mod.ts";
+import type { SimulatedOutcome, SmsAccepted, SmsRequest } from "../vertex/mod.ts";
 import type { ToolContext } from "./context.ts";
 import { unpricedQuote } from "./pricing.ts";
-import { idempotencyKey } from "./schemas.ts";
+import { idempotencyKey, upstreamDigits } from "./schemas.ts";
 import { countParts, type Encoding, encodingFor, firstNonGsm } from "./sms_encoding.ts";
-import type { SimulatedOutcome } from "../vertex/mod.ts";
 
 /** Longest text accepted: about ten GSM-7 parts, a guard against runaway cost. */
 export const MAX_MESSAGE_LENGTH = 1600;
@@ -112,68 +115,6 @@ export function checkCoding(
   });
 }
 
-/** The encodings as results name them. */
-export const encodingName = z.enum(["GSM-7", "UCS-2", "8-bit"]);
-
-/** Present only when the server runs in SMS test mode (`SMS_TEST_MODE`). */
-export const simulated = z.literal(true).optional().describe(
-  "true: this server runs in SMS test mode; VertexSMS only simulates the send and no real SMS " +
-    "reaches the phone",
-);
-
-/** Why nothing was sent, in a `not_sent` result. */
-const notSentReason = z.enum(["declined", "cancelled", "expired"]);
-
-/** Nothing sent: the user declined or cancelled, or the approval expired (`what` names the send). */
-export function notSentResult<F extends z.ZodRawShape>(what: F) {
-  return z.object({
-    status: z.literal("not_sent"),
-    reason: notSentReason,
-    ...what,
-    note: z.string(),
-  });
-}
-
-/** Nothing sent yet: a person must approve this exact `noun` (send, batch) on its page first. */
-export function approvalRequiredResult<F extends z.ZodRawShape>(noun: string, what: F) {
-  return z.object({
-    status: z.literal("approval_required"),
-    approval_id: z.string(),
-    approval_url: z.string().describe(`the page where the user approves or declines this ${noun}`),
-    expires_in_seconds: z.number().int(),
-    ...what,
-    estimated_cost_eur: z.string().nullable(),
-    note: z.string(),
-    simulated,
-  });
-}
-
-/** The `note` of each way a send (of `what`: "this SMS", "this batch") may not happen. */
-export function notSentNote(reason: NotSentReason, what: string): string {
-  switch (reason) {
-    case "declined":
-      return `The user declined to send ${what}. Nothing was sent or billed; do not retry unless ` +
-        "they ask.";
-    case "cancelled":
-      return "The user dismissed the confirmation. Nothing was sent or billed.";
-    case "expired":
-      return "The approval expired before it was used. Nothing was sent; ask the user whether to " +
-        "try again.";
-  }
-}
-
-/** The `note` of an `approval_required` result of `tool`. */
-export function approvalNote(tool: string): string {
-  return "Nothing was sent. This server sends an SMS only once a person approved it: give the " +
-    `user approval_url to open, and when they say they approved, call ${tool} again with ` +
-    "exactly the same arguments and approvalId. Do not approve it yourself.";
-}
-
-/** The page where a person decides on approval `id`. */
-export function approvalUrl(ctx: ToolContext, id: string): string {
-  return `${ctx.services.publicUrl}/approvals/${id}`;
-}
-
 /** Test mode as a send sees it: what VertexSMS simulates, and the mark results carry. */
 export function testMode(ctx: ToolContext): {
   simulate: SimulatedOutcome | undefined;
@@ -198,53 +139,43 @@ export function unpricedWithoutScope(
   };
 }
 
-/** Why a consent guard refuses a recipient (`SEND_NOT_ALLOWED`'s `reason`). */
-export const consentReason = z.enum(["opted_out", "quiet_hours", "recipient_limit"]);
+/** The SMS a send's arguments define, besides its recipient. */
+type SmsFields = Omit<SmsRequest, "to" | "dlrUrl" | "simulate">;
 
-/** The recipients the consent guards refuse now, as dry runs and approval results list them. */
-export const refusedRecipients = z.array(z.object({
-  to: z.string(),
-  reason: consentReason.describe(
-    "opted_out: on this token's opt-out list; quiet_hours: it is SMS_QUIET_HOURS where the " +
-      "number is; recipient_limit: SMS_PER_RECIPIENT_PER_DAY reached",
-  ),
-  next_allowed_at: z.string().nullable().describe(
-    "quiet hours: the earliest time it may be sent (ISO 8601), to pass as scheduled",
-  ),
-  message: z.string(),
-})).describe(
-  "recipients the consent guards refuse now: they would not be sent (judged again at sending); " +
-    "an approval or confirmation never overrides this",
-);
-
-/** The refused recipients of `to` (same order), for a result. */
-export function refusedOf(to: readonly string[], refused: Refusals) {
-  return to.flatMap((number, i) => {
-    const error = refused[i];
-    if (!error) return [];
-    return [{
-      to: number,
-      reason: error.facts.reason!,
-      next_allowed_at: error.facts.nextAllowedAt ?? null,
-      message: error.message,
-    }];
+/**
+ * `POST /sms` of one message to `to` (as given: E.164, or national with
+ * `correctBy`), with the token's delivery-report URL when reports can come.
+ */
+export function sendToVertex(
+  ctx: ToolContext,
+  args: SmsFields,
+  to: string,
+  dlrUrl: string | undefined,
+  simulate: SimulatedOutcome | undefined,
+): Promise<SmsAccepted> {
+  return ctx.vertex.sendSms({
+    to: upstreamDigits(to),
+    from: args.from,
+    message: args.message,
+    priority: args.priority,
+    scheduled: args.scheduled,
+    correctBy: args.correctBy,
+    coding: args.coding,
+    expireIn: args.expireIn,
+    dlrUrl,
+    simulate,
   });
 }
 
-/** "+1… (opted out), +7… (quiet hours until 2026-12-07T06:00:00Z)", for a question or a page. */
-export function refusedLine(to: readonly string[], refused: Refusals): string {
-  return refusedOf(to, refused).map((r) =>
-    `${r.to} (${
-      r.reason === "opted_out"
-        ? "opted out"
-        : r.reason === "recipient_limit"
-        ? "per-recipient limit reached"
-        : r.next_allowed_at
-        ? `quiet hours until ${r.next_allowed_at}`
-        : "quiet hours"
-    })`
-  ).join(", ");
+/**
+ * A sent message's cost in the ledger, as the spend cap counts it: the
+ * estimate of `parts` parts (unknown without one) corrected to the parts
+ * billed.
+ */
+export function ledgerCost(
+  estimateMicros: number | null | undefined,
+  parts: number,
+  billedParts: number,
+): number | null {
+  return estimateMicros == null ? null : billedCost(estimateMicros, parts, billedParts);
 }
-
-/** The line of a confirmation question that says test mode only simulates. */
-export const TEST_MODE_LINE = "TEST MODE: VertexSMS only simulates this send; no real SMS is sent.";
