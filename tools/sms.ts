@@ -3,7 +3,7 @@ import { z } from "zod";
 import { quoteLine } from "../core/confine.ts";
 import type { SmsQuote } from "../money/mod.ts";
 import { defineTool } from "./define.ts";
-import { consentNumber, ledgerEstimate, quoteSms } from "./pricing.ts";
+import { consentNumber, quoteSms } from "./pricing.ts";
 import {
   approvalNote,
   approvalRequiredResult,
@@ -214,8 +214,9 @@ export const sendSms = defineTool({
       run: async () => {
         const principal = await ctx.principal();
         const ledger = ctx.services.ledger;
-        // The estimate the spend cap counted, else one for the ledger, priced before the send.
-        const estimate = counted ?? await ledgerEstimate(ctx, quote);
+        // The estimate the spend cap counted (a single send is priced only under a cap: no
+        // extra call to VertexSMS, and nothing between its acceptance and its ledger entry).
+        const estimate = counted;
         const accepted = await ctx.vertex.sendSms({
           to: upstreamDigits(args.to),
           from: args.from,
