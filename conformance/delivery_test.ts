@@ -148,7 +148,7 @@ for (const { era, connect } of CLIENTS) {
     });
   }
 
-  Deno.test(`${era}: get_sms_usage without a spend cap: today's spend from the sends' estimates`, async () => {
+  Deno.test(`${era}: get_sms_usage without a spend cap: the estimates the sends were priced at`, async () => {
     const h = startHarness();
     const c = await connect(h.mcpUrl, TOKEN);
     try {
@@ -158,13 +158,14 @@ for (const { era, connect } of CLIENTS) {
         ...TEXT,
       });
       const usage = await call(c, "get_sms_usage", {});
-      // €0.050 per part at the highest LT rate: one SMS and a batch of two, one part each.
+      // €0.050 per part at the highest LT rate: a batch of two, one part each, is priced (for its
+      // result); a single send without a cap is not (no rates read for it).
       assert.equal(batch.estimated_cost_eur, "0.10");
       assert.deepEqual(
         [usage.today.sends, usage.today.spent_eur, usage.today.cap_eur, usage.today.remaining_eur],
-        [3, "0.15", null, null],
+        [3, "0.10", null, null],
       );
-      assert.deepEqual(usage.recent.map((r: Result) => r.cost_eur), ["0.05", "0.05", "0.05"]);
+      assert.deepEqual(usage.recent.map((r: Result) => r.cost_eur), ["0.05", "0.05", null]);
       assert.equal(usage.recent[2].message_id, one.message_id);
       assert.equal(h.fake.count("POST /sms"), 3);
     } finally {

@@ -17,12 +17,11 @@
  */
 import { readRequestBody } from "@modelcontextprotocol/server";
 import type { Context, Hono } from "hono";
-import { ipRestriction } from "hono/ip-restriction";
 import { nameRequestSpan } from "../core/telemetry.ts";
 import type { Ledger } from "../services/mod.ts";
 import { parseDeliveryReport } from "../vertex/mod.ts";
 import { MAX_CAPABILITY_BODY_BYTES } from "./capabilities.ts";
-import { clientIp } from "./middleware/client_ip.ts";
+import { restrictToIps } from "./middleware/client_ip.ts";
 import type { AppEnv } from "./middleware/types.ts";
 
 /** Largest report body accepted (a real one is under 200 bytes): every capability route's bound. */
@@ -44,16 +43,7 @@ const notFound = (c: Context<AppEnv>) => c.text("Not Found", 404);
 /** Add the delivery-report route to `app`. */
 export function deliveryReportRoute(app: Hono<AppEnv>, options: ReportRouteOptions): void {
   const { ledger } = options;
-  if (options.allowedIps.length > 0) {
-    app.use(
-      "/callbacks/dlr/*",
-      ipRestriction(
-        (c) => clientIp(c, options.trustProxy),
-        { allowList: [...options.allowedIps] },
-        (_remote, c) => notFound(c),
-      ),
-    );
-  }
+  restrictToIps(app, "/callbacks/dlr/*", options.allowedIps, options.trustProxy);
   app.post(REPORT_ROUTE, async (c) => {
     nameRequestSpan("POST", REPORT_ROUTE);
     const owner = await ledger.owner(c.req.param("capability"));

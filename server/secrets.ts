@@ -5,6 +5,7 @@
  * `docs/operations.md` for the operator's side.
  */
 import type { Config } from "../core/config.ts";
+import { createPrincipalHasher, deriveKey, memo, type PrincipalHasher } from "../core/keys.ts";
 import type { Logger } from "../core/log.ts";
 import { IDEMPOTENCY_TTL_MS } from "../money/mod.ts";
 import { type SharedState, type StateSecrets, verifySecret } from "../state/mod.ts";
@@ -33,6 +34,53 @@ export async function verifyStateSecrets(
     // Records made under the previous secret live this long after a rotation.
     windowMs: IDEMPOTENCY_TTL_MS + billableLeaseMs(config),
   });
+}
+
+/** The master secret as the app uses it, and the keyed hashes of tokens under it. */
+export interface SecretKeys {
+  /** The current secret (verified on first use when the app was not given it). */
+  secret: () => Promise<Uint8Array<ArrayBuffer>>;
+  /** The previous secret while records made under it may be live (a rotation), else undefined. */
+  previousSecret: () => Promise<Uint8Array<ArrayBuffer> | undefined>;
+  /** A token's keyed hash under the current secret. */
+  principal: PrincipalHasher;
+  /** A token's keyed hash under the previous secret during a rotation, else undefined. */
+  previousPrincipal: (token: string) => Promise<string | undefined>;
+}
+
+/**
+ * The secrets of `state`: `given` (verified before listening, `main.ts`),
+ * else verified on first use. Every key derives from it, and a secret the
+ * state database does not know refuses every guard.
+ */
+export function secretKeys(
+  config: Config,
+  state: SharedState,
+  logger: Logger,
+  given?: StateSecrets,
+): SecretKeys {
+  if (given) logSecrets(given, state, logger);
+  const secrets = given ? () => Promise.resolve(given) : memo(async () => {
+    const verified = await verifyStateSecrets(config, state);
+    logSecrets(verified, state, logger);
+    return verified;
+  });
+  const secret = async () => (await secrets()).current;
+  const previousSecret = async () => {
+    const previous = (await secrets()).previous;
+    return previous && Date.now() < previous.until ? previous.secret : undefined;
+  };
+  const previousHasher = memo(async () => {
+    const previous = (await secrets()).previous;
+    return previous ? createPrincipalHasher(deriveKey(previous.secret, "principal")) : undefined;
+  });
+  return {
+    secret,
+    previousSecret,
+    principal: createPrincipalHasher(deriveKey(secret, "principal")),
+    previousPrincipal: async (token) =>
+      await previousSecret() ? (await previousHasher())?.(token) : undefined,
+  };
 }
 
 /** Log where the secret came from and any rotation under way (once the server runs). */

@@ -9,7 +9,7 @@
  *   sees through `watch` (and a slow poll, because a local SQLite file does
  *   not notify other processes). A delivery on the waiting instance itself
  *   resolves it directly.
- * - `RedisMailboxes` (`redis.ts`): the same on Redis, with a published
+ * - `RedisMailboxes` (`redis_mailboxes.ts`): the same on Redis, with a published
  *   wake-up instead of `watch`.
  *
  * Values are opaque strings: callers seal what must not sit in clear.

@@ -19,15 +19,9 @@ export {
   StateFailure,
   stateUnavailable,
 } from "./errors.ts";
-export {
-  RedisMailboxes,
-  type RedisMailboxesOptions,
-  RedisSetupError,
-  type RedisState,
-  redisState,
-  type RedisStateOptions,
-  RedisStore,
-} from "./redis.ts";
+export { RedisSetupError, type RedisState, redisState, type RedisStateOptions } from "./redis.ts";
+export { RedisMailboxes, type RedisMailboxesOptions } from "./redis_mailboxes.ts";
+export { RedisStore } from "./redis_store.ts";
 export { type OpenedState, openState } from "./open.ts";
 export {
   SecretMismatchError,

@@ -6,7 +6,7 @@
  * - `KvStore` (`kv.ts`): Deno KV (local SQLite, or Deno Deploy's database),
  *   so every instance sharing the database sees the same state and the
  *   check-and-set commit is atomic across instances;
- * - `RedisStore` (`redis.ts`): Redis (or Valkey), for a self-hosted fleet;
+ * - `RedisStore` (`redis_store.ts`): Redis (or Valkey), for a self-hosted fleet;
  *   the check-and-set commit is one Lua script, atomic on the server;
  * - `MemoryStore` (`memory.ts`): one process, bounded in entries.
  *

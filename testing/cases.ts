@@ -15,7 +15,7 @@ export interface ValidCase {
   upstream: string | null;
   /** The JSON body the fake must have received (exactly). */
   body?: unknown;
-  /** The call also reads the (cached) rates, for the estimate in its result or its ledger entry. */
+  /** The call also reads the (cached) rates, for the estimate in its result. */
   prices?: true;
   expect: Record<string, unknown>;
 }
@@ -27,7 +27,6 @@ export const VALID: ValidCase[] = [
     args: { to: "+37069912345", from: "VertexSMS", message: "Your code is 4821" },
     upstream: "POST /sms",
     body: { to: "37069912345", from: "VertexSMS", message: "Your code is 4821" },
-    prices: true,
     expect: { status: "sent", parts: 1, destination: "+37069912345", encoding: "GSM-7" },
   },
   {
@@ -51,7 +50,6 @@ export const VALID: ValidCase[] = [
       priority: "high",
       expireIn: 3600,
     },
-    prices: true,
     expect: { status: "scheduled", parts: 2, destination: "869912345", encoding: "UCS-2" },
   },
   {
@@ -59,7 +57,6 @@ export const VALID: ValidCase[] = [
     args: { to: "+37069555555", from: "+37060000001", message: "Hi", coding: 0 },
     upstream: "POST /sms",
     body: { to: "37069555555", from: "+37060000001", message: "Hi", coding: 0 },
-    prices: true,
     expect: { status: "sent", parts: 2, encoding: "GSM-7" },
   },
   {

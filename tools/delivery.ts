@@ -128,7 +128,8 @@ const UsageOutput = z.object({
     parts: z.number().int(),
     spent_eur: z.string().describe(
       "with a spend cap, the estimated spend the cap counted in its current 24-hour window; " +
-        "without one, the estimates of today's sends (a send this token may not price counts 0)",
+        "without one, the estimates known for today's sends (batches are priced; a single " +
+        "send only under a cap)",
     ),
     cap_eur: z.string().nullable().describe("the spend cap per 24 hours, or null: no cap"),
     remaining_eur: z.string().nullable().describe("what the cap still allows today, or null"),

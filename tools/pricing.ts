@@ -113,11 +113,12 @@ function soleCountry(countries: readonly string[]): string | null {
 }
 
 /**
- * The estimate a sent message's ledger entry keeps (`get_sms_usage` sums them), priced before
- * the send so that the entry can be written the moment VertexSMS accepts the message: its
- * delivery report may follow within milliseconds. Best effort: a token that may not read rates,
- * or rates that cannot be read, leave it unknown; a token VertexSMS rejects fails the call here,
- * before anything is sent (so a made-up token still reaches VertexSMS once per call).
+ * A batch's estimate for its ledger entries (`get_sms_usage` sums them), priced before its
+ * first send so that each message can be recorded the moment VertexSMS accepts it: its delivery
+ * report may follow within milliseconds. The batch prices itself for its result anyway, so
+ * this moves that read earlier, adding none. Best effort: a token that may not read rates, or
+ * rates that cannot be read, leave it unknown; a token VertexSMS rejects fails here, before
+ * anything is sent.
  */
 export async function ledgerEstimate<Q>(
   ctx: ToolContext,

@@ -4,7 +4,7 @@ import { quoteLine } from "../core/confine.ts";
 import type { SmsQuote } from "../money/mod.ts";
 import type { ToolContext } from "./context.ts";
 import { defineTool } from "./define.ts";
-import { consentNumber, ledgerEstimate, quoteSms } from "./pricing.ts";
+import { consentNumber, quoteSms } from "./pricing.ts";
 import { country, E164 } from "./schemas.ts";
 import {
   approvalDetails,
@@ -150,19 +150,18 @@ async function dryRun(
 }
 
 /**
- * Send the SMS and enter it in the ledger, priced before the send (the
- * estimate the spend cap `counted`, else one for the ledger): the result,
- * and the parts VertexSMS billed when it said.
+ * Send the SMS and enter it in the ledger with the estimate the spend cap
+ * counted (a single send is priced only under a cap: no extra call to
+ * VertexSMS, and nothing between its acceptance and its ledger entry): the
+ * result, and the parts VertexSMS billed when it said.
  */
 async function sendAndRecord(
   ctx: ToolContext,
   { args, parts, encoding, simulate, marked }: Prepared,
-  counted: SmsQuote | undefined,
-  quote: () => Promise<SmsQuote>,
+  estimate: SmsQuote | undefined,
 ): Promise<{ sent: Out; billed: number | null }> {
   const principal = await ctx.principal();
   const ledger = ctx.services.ledger;
-  const estimate = counted ?? await ledgerEstimate(ctx, quote);
   const accepted = await sendToVertex(ctx, args, args.to, await ledger.dlrUrl(principal), simulate);
   const sent = {
     message_id: accepted.messageIds[0] as string,
@@ -242,7 +241,7 @@ export const sendSms = defineTool({
           estimated_cost_eur: q?.costEur ?? null,
         }, marked),
       run: async () => {
-        const { sent, billed: amountSent } = await sendAndRecord(ctx, prepared, counted, quote);
+        const { sent, billed: amountSent } = await sendAndRecord(ctx, prepared, counted);
         billed = amountSent;
         return sent;
       },

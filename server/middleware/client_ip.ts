@@ -1,5 +1,6 @@
-/** The client address of a request. */
-import type { Context } from "hono";
+/** The client address of a request, and the allow-lists of the callback routes. */
+import type { Context, Hono } from "hono";
+import { ipRestriction } from "hono/ip-restriction";
 import type { AppEnv } from "./types.ts";
 
 /** An IPv4 or IPv6 address as it appears in `X-Forwarded-For` (no port, no brackets). */
@@ -19,4 +20,26 @@ export function clientIp(c: Context<AppEnv>, trustProxy: boolean): string {
     if (last && IP_LIKE.test(last)) return last;
   }
   return c.env?.remoteAddr?.hostname ?? "unknown";
+}
+
+/**
+ * Answer `404 Not Found` on `path` to a client whose address (see
+ * {@link clientIp}) is outside `allowedIps` (CIDRs or addresses); an empty
+ * list allows any.
+ */
+export function restrictToIps(
+  app: Hono<AppEnv>,
+  path: string,
+  allowedIps: readonly string[],
+  trustProxy: boolean,
+): void {
+  if (allowedIps.length === 0) return;
+  app.use(
+    path,
+    ipRestriction(
+      (c) => clientIp(c, trustProxy),
+      { allowList: [...allowedIps] },
+      (_remote, c) => c.text("Not Found", 404),
+    ),
+  );
 }
