@@ -44,7 +44,7 @@ import { Idempotency } from "./idempotency.ts";
 import { Stopped } from "./idempotency_records.ts";
 import { Limits, type SendLimits } from "./limits.ts";
 import { optOutStore } from "./opt_outs.ts";
-import { runBillable } from "./outcome.ts";
+import { billableFailure } from "./outcome.ts";
 import { runSend } from "./send.ts";
 import type {
   BatchCall,
@@ -166,7 +166,13 @@ export class Money implements MoneyGuards {
 
   async once<T extends object>(ctx: GuardContext, call: BillableCall<T>): Promise<T> {
     const slot = await this.#idempotency.slot(ctx, call);
-    if (!slot) return await runBillable(ctx.signal, () => call.run());
+    if (!slot) {
+      try {
+        return await call.run();
+      } catch (thrown) {
+        throw await billableFailure(thrown, ctx.signal);
+      }
+    }
     const earlier = await this.#idempotency.resolve(ctx, slot, true);
     if (earlier && "output" in earlier) return earlier.output as T;
     return await this.#idempotency.record(ctx, slot, call.run);
@@ -254,7 +260,15 @@ export class Money implements MoneyGuards {
   /** Count one PIN text (per token and per number), then run; a definite refusal gives it back. */
   async pinText<T>(ctx: GuardContext, number: string, run: () => Promise<T>): Promise<T> {
     const lease = await this.#limits.reservePin(ctx, number);
-    return await runBillable(ctx.signal, run, () => this.#limits.refund(lease).catch(() => {}));
+    try {
+      return await run();
+    } catch (thrown) {
+      throw await billableFailure(
+        thrown,
+        ctx.signal,
+        () => this.#limits.refund(lease).catch(() => {}),
+      );
+    }
   }
 
   async snapshot(ctx: GuardContext): Promise<LimitWindow[]> {

@@ -37,23 +37,19 @@ export function tokenRejected(error: ServiceError): boolean {
 }
 
 /**
- * Run a billable call: a definite refusal gives back what it counted
- * (`giveBack`) and is the caller's error as it is; any other failure is an
- * unknown outcome.
+ * The error a failed billable call answers: a definite refusal as it is,
+ * once `giveBack` gave back what the call counted; anything else as an
+ * unknown outcome (its counts kept).
  */
-export async function runBillable<T>(
+export async function billableFailure(
+  thrown: unknown,
   signal: AbortSignal,
-  run: () => Promise<T>,
   giveBack?: () => Promise<void>,
-): Promise<T> {
-  try {
-    return await run();
-  } catch (thrown) {
-    const error = asServiceError(thrown);
-    if (!definitelyNotBilled(error, signal)) throw asUnknownOutcome(error);
-    await giveBack?.();
-    throw error;
-  }
+): Promise<ServiceError> {
+  const error = asServiceError(thrown);
+  if (!definitelyNotBilled(error, signal)) return asUnknownOutcome(error);
+  await giveBack?.();
+  return error;
 }
 
 /** The error as the caller must see a maybe-billed failure: not retryable, outcome unknown. */

@@ -13,7 +13,7 @@
 import type { Authorized } from "./authorize.ts";
 import type { Consent } from "./consent.ts";
 import { billedCost, costsForCap, type Limits } from "./limits.ts";
-import { runBillable } from "./outcome.ts";
+import { billableFailure } from "./outcome.ts";
 import type { GuardContext, SendCall, SmsQuote } from "./types.ts";
 
 /** What a run needs besides the call. */
@@ -30,15 +30,18 @@ export async function runSend<T>(
   { limits, consent, authorized }: SendRunOptions,
 ): Promise<T> {
   const { lease, cost, release } = await count(ctx, call, limits, consent, authorized.quote);
-  const output = await runBillable(ctx.signal, async () => {
+  let output: T;
+  try {
     await authorized.spend();
-    return await call.run();
-  }, async () => {
-    // Best effort: a refund the shared state cannot take keeps the count (failing
-    // closed), and the caller still hears why the call failed.
-    await limits.refund(lease).catch(() => {});
-    await release();
-  });
+    output = await call.run();
+  } catch (thrown) {
+    throw await billableFailure(thrown, ctx.signal, async () => {
+      // Best effort: a refund the shared state cannot take keeps the count (failing
+      // closed), and the caller still hears why the call failed.
+      await limits.refund(lease).catch(() => {});
+      await release();
+    });
+  }
   const billed = call.billedParts?.() ?? null;
   if (cost !== null && billed !== null && billed !== call.parts) {
     // The SMS went out: a correction the shared state cannot take keeps the estimate,
