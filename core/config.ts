@@ -6,7 +6,31 @@
  * against this list, and a bad value becomes one clear line naming the
  * variable (see {@link ConfigError}).
  */
-import { eurToMicros } from "./eur.ts";
+import {
+  bool,
+  cidr,
+  eur,
+  hostname,
+  httpUrl,
+  integer,
+  kvLocation,
+  list,
+  oneOf,
+  origin,
+  parseQuietHours,
+  type Parser,
+  type QuietHours,
+  redisUrl,
+  secret,
+  withoutPassword,
+} from "./config_values.ts";
+
+export {
+  parseQuietHours,
+  type QuietHours,
+  quietHoursText,
+  withoutPassword,
+} from "./config_values.ts";
 
 /** The validated configuration the server runs with. */
 export interface Config {
@@ -77,35 +101,6 @@ export const CONFIRMATION_POLICIES = ["ask", "require", "off"] as const;
 /** One of {@link CONFIRMATION_POLICIES}. */
 export type ConfirmationPolicy = typeof CONFIRMATION_POLICIES[number];
 
-/**
- * A daily quiet window in the recipient's local time (`SMS_QUIET_HOURS`),
- * in minutes after midnight: from `start` (included) to `end` (excluded),
- * across midnight when `end` is earlier.
- */
-export interface QuietHours {
-  start: number;
-  end: number;
-}
-
-/** `21:00-08:00`: two different 24-hour times. */
-const QUIET_HOURS = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
-
-/** Parse `HH:MM-HH:MM` (two different times), or `undefined`. */
-export function parseQuietHours(raw: string): QuietHours | undefined {
-  const m = QUIET_HOURS.exec(raw);
-  if (!m) return undefined;
-  const start = Number(m[1]) * 60 + Number(m[2]);
-  const end = Number(m[3]) * 60 + Number(m[4]);
-  return start === end ? undefined : { start, end };
-}
-
-/** A quiet window as `SMS_QUIET_HOURS` spells it (`21:00-08:00`). */
-export function quietHoursText(q: QuietHours): string {
-  const hhmm = (m: number) =>
-    `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
-  return `${hhmm(q.start)}-${hhmm(q.end)}`;
-}
-
 /** Log levels, least to most severe. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** One of {@link LOG_LEVELS}. */
@@ -119,8 +114,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Parser<T> = (raw: string) => T | undefined;
-
 interface Variable<K extends keyof Config> {
   key: K;
   /** Shown in the README; `undefined` when the default is derived from other values. */
@@ -133,97 +126,6 @@ interface Variable<K extends keyof Config> {
   /** How a refused value is shown (e.g. a URL without its password); default: as given. */
   shown?: (raw: string) => string;
 }
-
-const integer = (min: number, max: number): Parser<number> => (raw) => {
-  if (!/^\d+$/.test(raw)) return undefined;
-  const n = Number(raw);
-  return n >= min && n <= max ? n : undefined;
-};
-
-const httpUrl: Parser<string> = (raw) => {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
-  if (url.search || url.hash || url.username || url.password) return undefined;
-  // URL lower-cases scheme and host; drop the trailing slash so `resource` is byte-stable.
-  return url.href.replace(/\/+$/, "");
-};
-
-const list = <T>(item: Parser<T>): Parser<T[]> => (raw) => {
-  const parts = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-  const out: T[] = [];
-  for (const part of parts) {
-    const value = item(part);
-    if (value === undefined) return undefined;
-    out.push(value);
-  }
-  return out;
-};
-
-const origin: Parser<string> = (raw) => {
-  const url = httpUrl(raw);
-  if (url === undefined) return undefined;
-  const parsed = new URL(url);
-  return parsed.pathname === "/" ? parsed.origin : undefined;
-};
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const cidr: Parser<string> = (raw) => {
-  const [addr, prefix, extra] = raw.split("/");
-  if (extra !== undefined || addr === undefined) return undefined;
-  const v4 = IPV4.test(addr);
-  const v6 = !v4 && /^[0-9a-fA-F:.]+$/.test(addr) && addr.includes(":");
-  if (!v4 && !v6) return undefined;
-  if (prefix === undefined) return raw;
-  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (v4 ? 32 : 128)) return undefined;
-  return raw;
-};
-
-const oneOf = <T extends string>(values: readonly T[]): Parser<T> => (raw) =>
-  (values as readonly string[]).includes(raw) ? raw as T : undefined;
-
-const bool: Parser<boolean> = (raw) =>
-  raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : undefined;
-
-/** Anything printable: a file path, a KV Connect URL or `off` (Deno.openKv judges the rest). */
-const kvLocation: Parser<string> = (raw) => /^\P{Cc}{0,4096}$/u.test(raw) ? raw : undefined;
-const eur: Parser<number> = (raw) => {
-  const micros = eurToMicros(raw);
-  return micros !== undefined && micros <= 1_000_000 * 1_000_000 ? micros : undefined;
-};
-
-/** A Redis URL: `redis://` or `rediss://`, a host, an optional port and database number. */
-const redisUrl: Parser<string> = (raw) => {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") return undefined;
-  if (!url.hostname || url.search || url.hash) return undefined;
-  return /^(\/\d{0,5})?$/.test(url.pathname) ? raw : undefined;
-};
-
-/** A URL as it may be shown: any password replaced by `***`. */
-export function withoutPassword(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@]*?:)[^/@]*@/i, "$1***@");
-}
-
-/** Distinct characters a secret needs: refuses "xxxx…" and other guessable fillers. */
-const SECRET_MIN_DISTINCT = 12;
-
-const secret: Parser<string> = (raw) =>
-  new TextEncoder().encode(raw).byteLength >= 32 && new Set(raw).size >= SECRET_MIN_DISTINCT
-    ? raw
-    : undefined;
-
-const hostname: Parser<string> = (raw) =>
-  /^[A-Za-z0-9.:[\]-]+$/.test(raw) && raw.length <= 255 ? raw : undefined;
 
 /** Every environment variable the server reads, in README order. */
 export const VARIABLES = {
