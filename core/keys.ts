@@ -57,6 +57,19 @@ export function deriveKey(
   );
 }
 
+/**
+ * A key for one purpose, derived from `master` and imported on first use
+ * (`hmacKey`, or `aesKey` from `seal.ts`).
+ */
+export function derivedCryptoKey(
+  master: SecretSource,
+  purpose: string,
+  importKey: (raw: Uint8Array<ArrayBuffer>) => Promise<CryptoKey> = hmacKey,
+): () => Promise<CryptoKey> {
+  const raw = deriveKey(master, purpose);
+  return memo(async () => await importKey(await raw()));
+}
+
 /** Import raw bytes as an HMAC-SHA256 signing key. */
 export function hmacKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);

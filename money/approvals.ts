@@ -17,15 +17,7 @@
  */
 import type { SmsTestMode } from "../core/config.ts";
 import { ServiceError } from "../core/errors.ts";
-import {
-  base64url,
-  deriveKey,
-  hmac,
-  hmacKey,
-  memo,
-  randomId,
-  type SecretSource,
-} from "../core/keys.ts";
+import { base64url, derivedCryptoKey, hmac, randomId, type SecretSource } from "../core/keys.ts";
 import { aesKey, seal, unseal } from "../core/seal.ts";
 import { type Expiring, type Store, type StoreEntry, StoreFullError } from "../state/mod.ts";
 import { storeFull } from "./outcome.ts";
@@ -122,12 +114,9 @@ export class Approvals {
     this.#store = options.store;
     this.#now = options.now;
     this.#mode = options.mode;
-    const form = deriveKey(options.secret, "approval-form");
-    const naming = deriveKey(options.secret, "approval-id");
-    const sealing = deriveKey(options.secret, "approval-seal");
-    this.#formKey = memo(async () => await hmacKey(await form()));
-    this.#idKey = memo(async () => await hmacKey(await naming()));
-    this.#sealKey = memo(async () => await aesKey(await sealing()));
+    this.#formKey = derivedCryptoKey(options.secret, "approval-form");
+    this.#idKey = derivedCryptoKey(options.secret, "approval-id");
+    this.#sealKey = derivedCryptoKey(options.secret, "approval-seal", aesKey);
   }
 
   /** Create a pending approval for this binding; its id and lifetime. */

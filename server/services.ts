@@ -6,7 +6,7 @@
  */
 import { type Config, configWarnings, isLoopbackHost } from "../core/config.ts";
 import type { AuthLinks } from "../core/errors.ts";
-import { deriveKey, hmacKey, memo, type SecretSource } from "../core/keys.ts";
+import { derivedCryptoKey, deriveKey, hmacKey } from "../core/keys.ts";
 import { Logger } from "../core/log.ts";
 import { aesKey } from "../core/seal.ts";
 import {
@@ -90,8 +90,8 @@ export function createServices(options: AppOptions): Services {
   const { consent, money } = moneyGuards(config, state.store, keys, options.now);
   const ledger = new Ledger({
     store: ledgerStore(state.store),
-    sealKey: cryptoKey(keys.secret, "ledger-seal", aesKey),
-    capabilityKey: cryptoKey(keys.secret, "dlr-capability", aesKey),
+    sealKey: derivedCryptoKey(keys.secret, "ledger-seal", aesKey),
+    capabilityKey: derivedCryptoKey(keys.secret, "dlr-capability", aesKey),
     idKey: deriveKey(keys.secret, "ledger-id"),
     days: config.smsLedgerDays,
     reachable: callbacksReachable,
@@ -108,8 +108,8 @@ export function createServices(options: AppOptions): Services {
     rates: new RatesCache({ ttlSeconds: config.ratesCacheTtlSeconds }),
     hlr: new HlrBroker({
       mailboxes: state.mailboxes,
-      sealKey: cryptoKey(keys.secret, "hlr-seal", aesKey),
-      nameKey: cryptoKey(keys.secret, "hlr-id", hmacKey),
+      sealKey: derivedCryptoKey(keys.secret, "hlr-seal", aesKey),
+      nameKey: derivedCryptoKey(keys.secret, "hlr-id", hmacKey),
     }),
     store: state.store,
     consent,
@@ -123,16 +123,6 @@ export function createServices(options: AppOptions): Services {
   };
   const endpoint = mcpEndpoint(services, tools, vertex, callbacksReachable);
   return { ...services, endpoint };
-}
-
-/** A key for one purpose, derived from `secret` and imported on first use. */
-function cryptoKey(
-  secret: SecretSource,
-  purpose: string,
-  importKey: (raw: Uint8Array<ArrayBuffer>) => Promise<CryptoKey>,
-): () => Promise<CryptoKey> {
-  const raw = deriveKey(secret, purpose);
-  return memo(async () => await importKey(await raw()));
 }
 
 /** The VertexSMS client; each failed attempt is logged at debug level. */
